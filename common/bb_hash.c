@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/* bb_hash: thin wrappers over libcrypto's EVP digests and HMAC. */
+#include "bb_hash.h"
+#include "bb_err.h"
+#include "bb_mem.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bb_hash {
+    EVP_MD_CTX *ctx;
+    const EVP_MD *md;
+};
+
+static const EVP_MD *md_for(enum bb_hash_alg alg)
+{
+    switch (alg) {
+    case BB_HASH_MD5:
+        return EVP_md5();
+    case BB_HASH_SHA1:
+        return EVP_sha1();
+    case BB_HASH_SHA256:
+    default:
+        return EVP_sha256();
+    }
+}
+
+struct bb_hash *bb_hash_new(enum bb_hash_alg alg)
+{
+    struct bb_hash *h = bb_xcalloc(1, sizeof(*h));
+    h->md = md_for(alg);
+    h->ctx = EVP_MD_CTX_new();
+    if (h->ctx == NULL)
+        abort();
+    EVP_DigestInit_ex(h->ctx, h->md, NULL);
+    return h;
+}
+
+void bb_hash_update(struct bb_hash *h, const void *p, size_t n)
+{
+    EVP_DigestUpdate(h->ctx, p, n);
+}
+
+size_t bb_hash_final(struct bb_hash *h, unsigned char *out)
+{
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(h->ctx, out, &len);
+    return len;
+}
+
+void bb_hash_reset(struct bb_hash *h)
+{
+    EVP_DigestInit_ex(h->ctx, h->md, NULL);
+}
+
+void bb_hash_free(struct bb_hash *h)
+{
+    if (h == NULL)
+        return;
+    EVP_MD_CTX_free(h->ctx);
+    free(h);
+}
+
+static void oneshot(const EVP_MD *md, const void *p, size_t n, unsigned char *out)
+{
+    unsigned int len = 0;
+    EVP_Digest(p, n, out, &len, md, NULL);
+}
+
+void bb_md5(const void *p, size_t n, unsigned char out[BB_MD5_LEN])
+{
+    oneshot(EVP_md5(), p, n, out);
+}
+
+void bb_sha1(const void *p, size_t n, unsigned char out[BB_SHA1_LEN])
+{
+    oneshot(EVP_sha1(), p, n, out);
+}
+
+void bb_sha256(const void *p, size_t n, unsigned char out[BB_SHA256_LEN])
+{
+    oneshot(EVP_sha256(), p, n, out);
+}
+
+void bb_sha256_hex(const void *p, size_t n, char hex[65])
+{
+    unsigned char d[BB_SHA256_LEN];
+    bb_sha256(p, n, d);
+    bb_hex(d, sizeof(d), hex);
+}
+
+void bb_hmac_sha256(const void *key, size_t keylen, const void *p, size_t n,
+                    unsigned char out[BB_SHA256_LEN])
+{
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), key, (int)keylen, p, n, out, &len);
+}
+
+void bb_hmac_sha1(const void *key, size_t keylen, const void *p, size_t n,
+                  unsigned char out[BB_SHA1_LEN])
+{
+    unsigned int len = 0;
+    HMAC(EVP_sha1(), key, (int)keylen, p, n, out, &len);
+}
+
+char *bb_hex(const unsigned char *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+char *bb_base64(const unsigned char *p, size_t n, char *out)
+{
+    EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+    return out;
+}
+
+int bb_base64_decode(const char *s, size_t n, unsigned char *out, size_t cap)
+{
+    unsigned char tmp[96];
+    int len;
+    size_t pad = 0;
+
+    if (n == 0)
+        return 0;
+    if (n % 4 != 0 || n / 4 * 3 > sizeof(tmp))
+        return BB_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                 c == '+' || c == '/' || (c == '=' && i >= n - 2);
+        if (!ok)
+            return BB_EINVAL;
+    }
+    if (s[n - 1] == '=')
+        pad++;
+    if (s[n - 2] == '=')
+        pad++;
+    len = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)n);
+    if (len < 0 || (size_t)len < pad)
+        return BB_EINVAL;
+    len -= (int)pad;
+    if ((size_t)len > cap)
+        return BB_ETOOBIG;
+    memcpy(out, tmp, (size_t)len);
+    return len;
+}
+
+int bb_ct_equal(const void *a, const void *b, size_t n)
+{
+    return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+void bb_random_bytes(unsigned char *out, size_t n)
+{
+    if (RAND_bytes(out, (int)n) != 1)
+        abort();
+}
