@@ -89,6 +89,7 @@ int bb_buf_appendf(struct bb_buf *b, const char *fmt, ...)
 int bb_buf_append_xml(struct bb_buf *b, const char *s, size_t n)
 {
     size_t start = 0;
+    size_t old_len = b->len;
     int rc = BB_OK;
 
     for (size_t i = 0; i < n && rc == BB_OK; i++) {
@@ -124,6 +125,11 @@ int bb_buf_append_xml(struct bb_buf *b, const char *s, size_t n)
     }
     if (rc == BB_OK)
         rc = bb_buf_append(b, s + start, n - start);
+    if (rc < 0 && b->data != NULL) {
+        /* Drop the part already escaped: no half-written value. */
+        b->len = old_len;
+        b->data[old_len] = '\0';
+    }
     return rc;
 }
 

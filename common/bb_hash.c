@@ -137,7 +137,8 @@ int bb_base64_decode(const char *s, size_t n, unsigned char *out, size_t cap)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '+' || c == '/' || (c == '=' && i >= n - 2);
+                 c == '+' || c == '/' ||
+                 (c == '=' && (i == n - 1 || (i == n - 2 && s[n - 1] == '=')));
         if (!ok)
             return BB_EINVAL;
     }

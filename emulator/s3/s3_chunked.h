@@ -28,6 +28,7 @@ enum s3_chunked_mode {
 
 struct s3_chunked_params {
     enum s3_chunked_mode mode;
+    int verify; /* signed modes: 1 checks every signature; 0 (auth off) parses them only */
     unsigned char signing_key[32]; /* signed modes */
     const char *amz_date;          /* signed modes; copied */
     const char *scope;             /* signed modes; copied */

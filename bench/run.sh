@@ -1,0 +1,303 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# bench/run.sh: benchmark bucketbridge against the S3 emulators a user would
+# pick instead (moto_server, s3rver) and against bb_nullsrv, a server that does
+# nothing, which measures what the signing load generator itself can reach.
+#
+# It builds nothing. Tools come from the build dir (default build/, or
+# --build-dir DIR, or the variables below). Every server runs on a free
+# 127.0.0.1 port in a temporary directory; only the processes this script
+# started are stopped. See bench/README.md.
+#
+# Variables (defaults in brackets):
+#   BUILD_DIR [build]               where bench/ and emulator/ binaries are
+#   BB_LOADGEN BB_NULLSRV BB_STARTPROBE BUCKETBRIDGE   paths of the binaries
+#   MOTO_SERVER [pyenv which moto_server]   S3RVER_JS [bench/node_modules/...]
+#   BENCH_SERVERS ["null bucketbridge s3rver moto"]
+#   BENCH_SECONDS [5]   seconds per measured run
+#   BENCH_REPEATS [3]   runs per scenario; medians are reported
+#   BENCH_STARTS [5]    starts for the startup time; the median is reported
+#   BENCH_BIG [1g]      size of the single streamed PUT for the RSS test
+#   BENCH_SETTLE [1]    seconds a fresh server idles before its RSS is read
+#   BENCH_OUT [mktemp]  directory for results.jsonl, report.md and server logs
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+
+usage() {
+    sed -n '3,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    echo "usage: bench/run.sh [--build-dir DIR] [--servers \"LIST\"] [--seconds N] [--out DIR]"
+}
+
+while [ $# -gt 0 ]; do
+    case $1 in
+    --build-dir) BUILD_DIR=$2; shift 2 ;;
+    --servers) BENCH_SERVERS=$2; shift 2 ;;
+    --seconds) BENCH_SECONDS=$2; shift 2 ;;
+    --out) BENCH_OUT=$2; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+    esac
+done
+
+build=${BUILD_DIR:-$root/build}
+case $build in /*) ;; *) build=$PWD/$build ;; esac
+LOADGEN=${BB_LOADGEN:-$build/bench/bb_loadgen}
+NULLSRV=${BB_NULLSRV:-$build/bench/bb_nullsrv}
+STARTPROBE=${BB_STARTPROBE:-$build/bench/bb_startprobe}
+BUCKETBRIDGE=${BUCKETBRIDGE:-$build/emulator/bucketbridge}
+S3RVER_JS=${S3RVER_JS:-$here/node_modules/s3rver/bin/s3rver.js}
+if [ -z "${MOTO_SERVER:-}" ]; then
+    # the pyenv shim costs a bash and a pyenv start: time the real script
+    MOTO_SERVER=$(pyenv which moto_server 2>/dev/null || command -v moto_server || true)
+fi
+SERVERS=${BENCH_SERVERS:-null bucketbridge s3rver moto}
+SECONDS_PER_RUN=${BENCH_SECONDS:-5}
+REPEATS=${BENCH_REPEATS:-3}
+STARTS=${BENCH_STARTS:-5}
+BIG=${BENCH_BIG:-1g}
+SETTLE=${BENCH_SETTLE:-1}
+
+for tool in "$LOADGEN" "$STARTPROBE"; do
+    if [ ! -x "$tool" ]; then
+        echo "run.sh: $tool not found; build it first:" >&2
+        echo "  cmake -S . -B build -DBB_BENCH=ON && cmake --build build --target" \
+            "bb_loadgen bb_nullsrv bb_startprobe bucketbridge" >&2
+        exit 2
+    fi
+done
+
+work=$(mktemp -d /tmp/bb-bench.XXXXXX)
+out=${BENCH_OUT:-$work/out}
+mkdir -p "$out"
+results=$out/results.jsonl
+: >"$results"
+started=()
+
+cleanup() {
+    local pid
+    for pid in "${started[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${started[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work/data"
+    [ -n "${BENCH_OUT:-}" ] && rm -rf "$work"
+    return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() {
+    printf '[%s] %s\n' "$(date +%T)" "$*" >&2
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
+print(s.getsockname()[1])'
+}
+
+# server_conf NAME: sets AK SK BUCKET CREATE NOCHECK, or returns 1 with WHY set
+server_conf() {
+    AK=test SK=test BUCKET=bench CREATE=1 NOCHECK='' WHY=''
+    case $1 in
+    null)
+        CREATE=0 NOCHECK=--no-check
+        [ -x "$NULLSRV" ] || WHY="$NULLSRV not built"
+        ;;
+    bucketbridge)
+        BUCKET=my-raw-images CREATE=0
+        [ -x "$BUCKETBRIDGE" ] || WHY="$BUCKETBRIDGE not built"
+        ;;
+    s3rver)
+        AK=S3RVER SK=S3RVER
+        command -v node >/dev/null || WHY="node not installed"
+        [ -f "$S3RVER_JS" ] || WHY="$S3RVER_JS missing: run 'npm install' in bench/"
+        ;;
+    moto)
+        [ -n "$MOTO_SERVER" ] && [ -x "$MOTO_SERVER" ] || WHY="moto_server not installed"
+        ;;
+    *) WHY="unknown server" ;;
+    esac
+    [ -z "$WHY" ]
+}
+
+# server_cmd NAME PORT DIR: sets CMD
+server_cmd() {
+    case $1 in
+    null) CMD=("$NULLSRV" --listen "127.0.0.1:$2") ;;
+    bucketbridge)
+        CMD=("$BUCKETBRIDGE" --listen "127.0.0.1:$2" --data-dir "$3" --auth test:test) ;;
+    s3rver)
+        CMD=(node "$S3RVER_JS" --directory "$3" --address 127.0.0.1 --port "$2" --silent) ;;
+    moto) CMD=("$MOTO_SERVER" -H 127.0.0.1 -p "$2") ;;
+    esac
+}
+
+# start NAME: starts a fresh instance; sets PID PORT URL, returns 1 if it never answers
+start() {
+    local dir
+    PORT=$(free_port)
+    dir=$work/data/$1-$PORT
+    mkdir -p "$dir"
+    server_cmd "$1" "$PORT" "$dir"
+    "${CMD[@]}" >>"$out/$1.log" 2>&1 &
+    PID=$!
+    started+=("$PID")
+    URL=http://127.0.0.1:$PORT
+    if ! "$STARTPROBE" --port "$PORT" --pid "$PID" --timeout 60 --expect-2xx \
+        --access-key "$AK" --secret-key "$SK" >/dev/null; then
+        log "$1 did not answer on $URL; last lines of $out/$1.log:"
+        tail -n 5 "$out/$1.log" >&2 || true
+        stop "$PID"
+        return 1
+    fi
+}
+
+# alive PID: running and not a zombie waiting for us
+alive() {
+    local state
+    state=$(awk '$1 == "State:" { print $2 }' "/proc/$1/status" 2>/dev/null || true)
+    [ -n "$state" ] && [ "$state" != Z ]
+}
+
+# stop PID: SIGTERM, SIGKILL after 5 s; only ever one of our own children
+stop() {
+    local i p keep=()
+    for p in "${started[@]}"; do
+        [ "$p" = "$1" ] || keep+=("$p")
+    done
+    started=("${keep[@]}")
+    if kill -TERM "$1" 2>/dev/null; then
+        for i in $(seq 50); do
+            alive "$1" || break
+            sleep 0.1
+        done
+        kill -KILL "$1" 2>/dev/null || true
+    fi
+    wait "$1" 2>/dev/null || true
+}
+
+# loadgen NAME SCENARIO ARGS...: one measured run, appended to results
+loadgen() {
+    local name=$1 scen=$2 line
+    shift 2
+    local extra=()
+    [ "$CREATE" = 1 ] && extra+=(--create-bucket)
+    [ -n "$NOCHECK" ] && extra+=("$NOCHECK")
+    line=$("$LOADGEN" --endpoint "$URL" --bucket "$BUCKET" --access-key "$AK" \
+        --secret-key "$SK" "${extra[@]}" "$@" 2>>"$out/loadgen-$name.err" | tail -n 1) || true
+    if [ -z "$line" ]; then
+        log "  $scen: load generator failed, see $out/loadgen-$name.err"
+        line='{"requests":0,"errors":1}'
+    fi
+    printf '{"server":"%s","kind":"load","scenario":"%s","result":%s}\n' \
+        "$name" "$scen" "$line" >>"$results"
+    log "  $scen $line"
+}
+
+vm_kib() {
+    awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || true
+}
+
+scenarios=(
+    "put-4k-c1 --op put --size 4096 --concurrency 1"
+    "put-4k-c16 --op put --size 4096 --concurrency 16"
+    "get-4k-c1 --op get --size 4096 --concurrency 1"
+    "get-4k-c16 --op get --size 4096 --concurrency 16"
+    "put-1m-c4 --op put --size 1m --concurrency 4"
+    "get-1m-c4 --op get --size 1m --concurrency 4"
+)
+
+bench_load() {
+    local name=$1 s
+    start "$name" || return 1
+    log "$name: listening on $URL (pid $PID)"
+    for s in "${scenarios[@]}"; do
+        # shellcheck disable=SC2086
+        set -- $s
+        local scen=$1
+        shift
+        for _ in $(seq "$REPEATS"); do
+            loadgen "$name" "$scen" "$@" --duration "$SECONDS_PER_RUN"
+        done
+    done
+    stop "$PID"
+}
+
+bench_startup() {
+    local name=$1 i port line
+    for i in $(seq "$STARTS"); do
+        port=$(free_port)
+        mkdir -p "$work/data/$name-start-$i"
+        server_cmd "$name" "$port" "$work/data/$name-start-$i"
+        line=$("$STARTPROBE" --port "$port" --timeout 60 --expect-2xx \
+            --access-key "$AK" --secret-key "$SK" -- "${CMD[@]}") || {
+            log "$name: start $i did not answer"
+            continue
+        }
+        printf '{"server":"%s","kind":"startup","result":%s}\n' "$name" "$line" >>"$results"
+        log "  startup $line"
+    done
+}
+
+bench_rss() {
+    local name=$1 idle peak hwm sampler line samples extra=()
+    start "$name" || return 1
+    sleep "$SETTLE"
+    idle=$(vm_kib "$PID" VmRSS)
+    # reset VmHWM so it holds the peak of the upload alone (Linux >= 4.0)
+    echo 5 >"/proc/$PID/clear_refs" 2>/dev/null || true
+    samples=$work/rss-$name
+    : >"$samples"
+    (
+        while alive "$PID"; do
+            vm_kib "$PID" VmRSS >>"$samples"
+            sleep 0.02
+        done
+    ) &
+    sampler=$!
+    [ "$CREATE" = 1 ] && extra+=(--create-bucket)
+    line=$("$LOADGEN" --endpoint "$URL" --bucket "$BUCKET" --access-key "$AK" \
+        --secret-key "$SK" "${extra[@]}" --op put --size "$BIG" --count 1 --timeout 900 \
+        2>>"$out/loadgen-$name.err" | tail -n 1) || true
+    hwm=$(vm_kib "$PID" VmHWM)
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    peak=$(sort -n "$samples" | tail -n 1)
+    [ -n "$hwm" ] && [ "${hwm:-0}" -gt "${peak:-0}" ] && peak=$hwm
+    [ -n "$line" ] || line='{"requests":0,"errors":1}'
+    printf '{"server":"%s","kind":"rss","idle_kib":%s,"peak_kib":%s,"result":%s}\n' \
+        "$name" "${idle:-0}" "${peak:-0}" "$line" >>"$results"
+    log "  rss idle ${idle} KiB, peak ${peak} KiB during $BIG PUT: $line"
+    stop "$PID"
+    rm -rf "$work/data/$name-$PORT"
+}
+
+log "results in $out (raw: results.jsonl)"
+for name in $SERVERS; do
+    if ! server_conf "$name"; then
+        log "$name: skipped: $WHY"
+        printf '{"server":"%s","kind":"skipped","why":"%s"}\n' "$name" "$WHY" >>"$results"
+        continue
+    fi
+    log "$name: throughput ($REPEATS x ${SECONDS_PER_RUN}s per scenario)"
+    if ! bench_load "$name"; then
+        log "$name: skipped: it did not start"
+        printf '{"server":"%s","kind":"skipped","why":"did not start"}\n' "$name" >>"$results"
+        continue
+    fi
+    rm -rf "$work/data"
+    [ "$name" = null ] && continue
+    log "$name: startup time (median of $STARTS)"
+    bench_startup "$name"
+    rm -rf "$work/data"
+    log "$name: idle RSS and RSS during a $BIG streamed PUT"
+    bench_rss "$name" || log "$name: RSS test skipped: it did not start"
+    rm -rf "$work/data"
+done
+
+python3 "$here/report.py" "$results" | tee "$out/report.md"

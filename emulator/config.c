@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/* config: defaults, JSON configuration file (cJSON) and flag helpers. */
+#include "config.h"
+#include "bb_err.h"
+#include "bb_mem.h"
+#include "store_key.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char config_default_json[] = "{\n"
+                                   "  \"listen\": \"127.0.0.1:4566\",\n"
+                                   "  \"data_dir\": \"./data\",\n"
+                                   "  \"region\": \"us-east-1\",\n"
+                                   "  \"account_id\": \"000000000000\",\n"
+                                   "  \"auth\": {\"access_key\": \"test\", \"secret_key\": \"test\"},\n"
+                                   "  \"durability\": \"fast\",\n"
+                                   "  \"log_level\": \"info\",\n"
+                                   "  \"buckets\": [\n"
+                                   "    {\"name\": \"my-raw-images\", \"eventbridge\": true},\n"
+                                   "    {\"name\": \"my-thumbnails\", \"eventbridge\": true}\n"
+                                   "  ]\n"
+                                   "}\n";
+
+static void set_str(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = bb_xstrdup(v);
+}
+
+void config_init(struct config *c)
+{
+    char err[256];
+    memset(c, 0, sizeof(*c));
+    c->max_skew_s = 15 * 60;
+    if (config_apply_json(c, config_default_json, strlen(config_default_json), err,
+                          sizeof(err)) < 0) {
+        fprintf(stderr, "embedded default configuration is invalid: %s\n", err);
+        abort();
+    }
+}
+
+void config_cleanup(struct config *c)
+{
+    free(c->listen_host);
+    free(c->data_dir);
+    free(c->region);
+    free(c->account_id);
+    free(c->access_key);
+    free(c->secret_key);
+    free(c->log_level);
+    for (size_t i = 0; i < c->nbuckets; i++)
+        free(c->buckets[i].name);
+    memset(c, 0, sizeof(*c));
+}
+
+int config_set_listen(struct config *c, const char *spec, char *err, size_t errlen)
+{
+    const char *colon = strrchr(spec, ':');
+    const char *port_s = colon ? colon + 1 : spec;
+    char *end = NULL;
+    long port;
+
+    errno = 0;
+    port = strtol(port_s, &end, 10);
+    if (errno != 0 || end == port_s || *end != '\0' || port < 0 || port > 65535) {
+        snprintf(err, errlen, "listen: bad port in \"%s\" (want HOST:PORT)", spec);
+        return BB_EINVAL;
+    }
+    c->listen_port = (int)port;
+    if (colon != NULL && colon != spec) {
+        size_t hl = (size_t)(colon - spec);
+        char *host = bb_xstrndup(spec, hl);
+        if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+            memmove(host, host + 1, hl - 2);
+            host[hl - 2] = '\0';
+        }
+        free(c->listen_host);
+        c->listen_host = host;
+    } else if (c->listen_host == NULL) {
+        c->listen_host = bb_xstrdup("127.0.0.1");
+    }
+    return BB_OK;
+}
+
+int config_set_auth(struct config *c, const char *spec, char *err, size_t errlen)
+{
+    const char *colon = strchr(spec, ':');
+
+    if (strcmp(spec, "none") == 0) {
+        c->auth_enabled = 0;
+        return BB_OK;
+    }
+    if (colon == NULL || colon == spec || colon[1] == '\0') {
+        snprintf(err, errlen, "auth: want ACCESS_KEY:SECRET_KEY or none, got \"%s\"", spec);
+        return BB_EINVAL;
+    }
+    free(c->access_key);
+    c->access_key = bb_xstrndup(spec, (size_t)(colon - spec));
+    set_str(&c->secret_key, colon + 1);
+    c->auth_enabled = 1;
+    return BB_OK;
+}
+
+static int want_string(const cJSON *v, const char *key, char *err, size_t errlen)
+{
+    if (!cJSON_IsString(v) || v->valuestring[0] == '\0') {
+        snprintf(err, errlen, "%s: must be a non-empty string", key);
+        return BB_EINVAL;
+    }
+    return BB_OK;
+}
+
+static int apply_buckets(struct config *c, const cJSON *arr, char *err, size_t errlen)
+{
+    const cJSON *b;
+    size_t n = 0;
+
+    if (!cJSON_IsArray(arr)) {
+        snprintf(err, errlen, "buckets: must be an array");
+        return BB_EINVAL;
+    }
+    for (size_t i = 0; i < c->nbuckets; i++)
+        free(c->buckets[i].name);
+    c->nbuckets = 0;
+    cJSON_ArrayForEach(b, arr)
+    {
+        const cJSON *f;
+        const char *why = NULL;
+        const char *name = NULL;
+        int eb = 1;
+        if (n == CONFIG_MAX_BUCKETS) {
+            snprintf(err, errlen, "buckets: more than %d buckets", CONFIG_MAX_BUCKETS);
+            return BB_EINVAL;
+        }
+        if (cJSON_IsString(b)) {
+            name = b->valuestring;
+        } else if (cJSON_IsObject(b)) {
+            cJSON_ArrayForEach(f, b)
+            {
+                if (strcmp(f->string, "name") == 0 && cJSON_IsString(f)) {
+                    name = f->valuestring;
+                } else if (strcmp(f->string, "eventbridge") == 0 && cJSON_IsBool(f)) {
+                    eb = cJSON_IsTrue(f);
+                } else {
+                    snprintf(err, errlen, "buckets[%zu].%s: unknown key or bad value", n,
+                             f->string);
+                    return BB_EINVAL;
+                }
+            }
+        }
+        if (name == NULL) {
+            snprintf(err, errlen, "buckets[%zu]: want a name string or {\"name\": ...}", n);
+            return BB_EINVAL;
+        }
+        if (store_key_check_bucket(name, &why) < 0) {
+            snprintf(err, errlen, "buckets[%zu].name: \"%s\": %s", n, name, why);
+            return BB_EINVAL;
+        }
+        c->buckets[n].name = bb_xstrdup(name);
+        c->buckets[n].eventbridge = eb;
+        c->nbuckets = ++n;
+    }
+    return BB_OK;
+}
+
+int config_apply_json(struct config *c, const char *json, size_t len, char *err, size_t errlen)
+{
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    const cJSON *v;
+    int rc = BB_OK;
+
+    if (root == NULL || !cJSON_IsObject(root)) {
+        const char *at = cJSON_GetErrorPtr();
+        snprintf(err, errlen, "not a JSON object (error near offset %ld)",
+                 at && at >= json && at <= json + len ? (long)(at - json) : -1L);
+        rc = BB_EINVAL;
+        goto out;
+    }
+    cJSON_ArrayForEach(v, root)
+    {
+        const char *k = v->string;
+        if (strcmp(k, "listen") == 0) {
+            rc = want_string(v, k, err, errlen);
+            if (rc == BB_OK)
+                rc = config_set_listen(c, v->valuestring, err, errlen);
+        } else if (strcmp(k, "data_dir") == 0 || strcmp(k, "region") == 0 ||
+                   strcmp(k, "log_level") == 0 || strcmp(k, "account_id") == 0) {
+            rc = want_string(v, k, err, errlen);
+            if (rc == BB_OK && strcmp(k, "log_level") == 0 &&
+                strcmp(v->valuestring, "error") != 0 && strcmp(v->valuestring, "warn") != 0 &&
+                strcmp(v->valuestring, "info") != 0 && strcmp(v->valuestring, "debug") != 0) {
+                snprintf(err, errlen, "log_level: want error, warn, info or debug");
+                rc = BB_EINVAL;
+            }
+            if (rc == BB_OK && strcmp(k, "account_id") == 0 &&
+                (strlen(v->valuestring) != 12 ||
+                 strspn(v->valuestring, "0123456789") != 12)) {
+                snprintf(err, errlen, "account_id: want 12 digits");
+                rc = BB_EINVAL;
+            }
+            if (rc == BB_OK) {
+                char **dst = strcmp(k, "data_dir") == 0   ? &c->data_dir
+                             : strcmp(k, "region") == 0   ? &c->region
+                             : strcmp(k, "log_level") == 0 ? &c->log_level
+                                                           : &c->account_id;
+                set_str(dst, v->valuestring);
+            }
+        } else if (strcmp(k, "auth") == 0) {
+            if (cJSON_IsString(v) && strcmp(v->valuestring, "none") == 0) {
+                c->auth_enabled = 0;
+            } else if (cJSON_IsObject(v)) {
+                const cJSON *ak = cJSON_GetObjectItemCaseSensitive(v, "access_key");
+                const cJSON *sk = cJSON_GetObjectItemCaseSensitive(v, "secret_key");
+                const cJSON *f;
+                cJSON_ArrayForEach(f, v)
+                {
+                    if (strcmp(f->string, "access_key") != 0 &&
+                        strcmp(f->string, "secret_key") != 0) {
+                        snprintf(err, errlen, "auth.%s: unknown key", f->string);
+                        rc = BB_EINVAL;
+                        goto out;
+                    }
+                }
+                rc = want_string(ak, "auth.access_key", err, errlen);
+                if (rc == BB_OK)
+                    rc = want_string(sk, "auth.secret_key", err, errlen);
+                if (rc == BB_OK) {
+                    set_str(&c->access_key, ak->valuestring);
+                    set_str(&c->secret_key, sk->valuestring);
+                    c->auth_enabled = 1;
+                }
+            } else {
+                snprintf(err, errlen, "auth: want \"none\" or {\"access_key\", \"secret_key\"}");
+                rc = BB_EINVAL;
+            }
+        } else if (strcmp(k, "durability") == 0) {
+            if (cJSON_IsString(v) && strcmp(v->valuestring, "full") == 0) {
+                c->durability_full = 1;
+            } else if (cJSON_IsString(v) && strcmp(v->valuestring, "fast") == 0) {
+                c->durability_full = 0;
+            } else {
+                snprintf(err, errlen, "durability: want \"fast\" or \"full\"");
+                rc = BB_EINVAL;
+            }
+        } else if (strcmp(k, "max_clock_skew_seconds") == 0) {
+            if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 7 * 86400) {
+                snprintf(err, errlen, "max_clock_skew_seconds: want 0..604800");
+                rc = BB_EINVAL;
+            } else {
+                c->max_skew_s = (int)v->valuedouble;
+            }
+        } else if (strcmp(k, "buckets") == 0) {
+            rc = apply_buckets(c, v, err, errlen);
+        } else {
+            snprintf(err, errlen, "%s: unknown key", k);
+            rc = BB_EINVAL;
+        }
+        if (rc < 0)
+            goto out;
+    }
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n;
+    int rc;
+
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -errno;
+    }
+    buf = bb_xmalloc(CONFIG_MAX_FILE + 1);
+    n = fread(buf, 1, CONFIG_MAX_FILE + 1, f);
+    if (n > CONFIG_MAX_FILE) {
+        snprintf(err, errlen, "%s: larger than %d bytes", path, CONFIG_MAX_FILE);
+        rc = BB_ETOOBIG;
+        goto out;
+    }
+    rc = config_apply_json(c, buf, n, err, errlen);
+out:
+    fclose(f);
+    free(buf);
+    return rc;
+}

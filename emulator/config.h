@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config: the daemon's settings: the embedded defaults, then a JSON file
+ * (--config), then command-line flags. Frozen once the server starts; read
+ * only afterwards (any thread may read it then).
+ */
+#ifndef BB_EMULATOR_CONFIG_H
+#define BB_EMULATOR_CONFIG_H
+
+#include <stddef.h>
+
+#define CONFIG_MAX_BUCKETS 64
+#define CONFIG_MAX_FILE (1024 * 1024)
+
+struct config_bucket {
+    char *name;
+    int eventbridge; /* S3 EventBridgeConfiguration on */
+};
+
+struct config {
+    char *listen_host; /* "127.0.0.1" */
+    int listen_port;   /* 4566 */
+    char *data_dir;    /* "./data" */
+    char *region;      /* "us-east-1" */
+    char *account_id;  /* "000000000000" */
+    int auth_enabled;
+    char *access_key;
+    char *secret_key;
+    int durability_full; /* fsync files and SQLite commits */
+    char *log_level;
+    int max_skew_s; /* SigV4 clock skew allowed, seconds */
+    struct config_bucket buckets[CONFIG_MAX_BUCKETS];
+    size_t nbuckets;
+};
+
+/** The embedded default configuration, as JSON text. */
+extern const char config_default_json[];
+
+/** Fills @c with the embedded defaults. Free with config_cleanup. */
+void config_init(struct config *c);
+void config_cleanup(struct config *c);
+
+/**
+ * Applies a JSON document to @c. Returns 0, or BB_EINVAL with a message
+ * naming the bad key in @err (size @errlen); @c may be partly updated then.
+ */
+int config_apply_json(struct config *c, const char *json, size_t len, char *err, size_t errlen);
+
+/** Reads and applies a JSON file (at most CONFIG_MAX_FILE bytes). */
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
+
+/** Parses "HOST:PORT" (or ":PORT" or "PORT") into the listen fields. */
+int config_set_listen(struct config *c, const char *spec, char *err, size_t errlen);
+
+/** Parses "KEY:SECRET" or "none". */
+int config_set_auth(struct config *c, const char *spec, char *err, size_t errlen);
+
+#endif

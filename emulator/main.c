@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/* bucketbridge: argument handling, signals, run the server. */
+#include "bb_err.h"
+#include "bb_log.h"
+#include "bb_mem.h"
+#include "config.h"
+#include "server.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct server g_srv;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    server_request_stop(&g_srv);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bucketbridge [options]\n"
+            "  --listen HOST:PORT     address to serve S3 on (default 127.0.0.1:4566)\n"
+            "  --data-dir DIR         buckets live in DIR/<bucket>/ (default ./data)\n"
+            "  --config FILE          JSON configuration file (see docs/configuration.md)\n"
+            "  --auth KEY:SECRET|none credentials clients sign with (default test:test)\n"
+            "  --durability fast|full fsync every upload and commit with full (default fast)\n"
+            "  --log-level LEVEL      error, warn, info or debug (default info)\n"
+            "  --print-config         print the effective configuration file and exit\n"
+            "  --version              print the version and exit\n"
+            "  --help                 this text\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"data-dir", required_argument, NULL, 'd'},
+        {"config", required_argument, NULL, 'c'},
+        {"auth", required_argument, NULL, 'a'},
+        {"durability", required_argument, NULL, 'D'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"print-config", no_argument, NULL, 'P'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct config cfg;
+    char err[512];
+    const char *listen = NULL, *data_dir = NULL, *config_file = NULL, *auth = NULL;
+    const char *durability = NULL, *log_level = NULL;
+    int print_config = 0;
+    int opt;
+    int rc = 0;
+    int exit_code = 1;
+
+    while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 'l':
+            listen = optarg;
+            break;
+        case 'd':
+            data_dir = optarg;
+            break;
+        case 'c':
+            config_file = optarg;
+            break;
+        case 'a':
+            auth = optarg;
+            break;
+        case 'D':
+            durability = optarg;
+            break;
+        case 'L':
+            log_level = optarg;
+            break;
+        case 'v':
+            log_level = "debug";
+            break;
+        case 'P':
+            print_config = 1;
+            break;
+        case 'V':
+            printf("bucketbridge %s\n", BB_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "bucketbridge: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    config_init(&cfg);
+    err[0] = '\0';
+    if (config_file != NULL)
+        rc = config_load_file(&cfg, config_file, err, sizeof(err));
+    if (rc == 0 && listen != NULL)
+        rc = config_set_listen(&cfg, listen, err, sizeof(err));
+    if (rc == 0 && auth != NULL)
+        rc = config_set_auth(&cfg, auth, err, sizeof(err));
+    if (rc == 0 && data_dir != NULL) {
+        free(cfg.data_dir);
+        cfg.data_dir = bb_xstrdup(data_dir);
+    }
+    if (rc == 0 && durability != NULL) {
+        if (strcmp(durability, "full") == 0 || strcmp(durability, "fast") == 0) {
+            cfg.durability_full = strcmp(durability, "full") == 0;
+        } else {
+            snprintf(err, sizeof(err), "--durability: want fast or full");
+            rc = BB_EINVAL;
+        }
+    }
+    if (rc == 0 && log_level != NULL) {
+        free(cfg.log_level);
+        cfg.log_level = bb_xstrdup(log_level);
+    }
+    if (rc == 0 && getenv("BB_LOG_LEVEL") != NULL && getenv("BB_LOG_LEVEL")[0] != '\0') {
+        free(cfg.log_level);
+        cfg.log_level = bb_xstrdup(getenv("BB_LOG_LEVEL"));
+    }
+    if (rc == 0 && bb_log_set_level_name(cfg.log_level) < 0) {
+        snprintf(err, sizeof(err), "log level: want error, warn, info or debug, got \"%s\"",
+                 cfg.log_level);
+        rc = BB_EINVAL;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "bucketbridge: configuration error: %s\n", err);
+        exit_code = 2;
+        goto out;
+    }
+    if (print_config) {
+        printf("{\"listen\": \"%s:%d\", \"data_dir\": \"%s\", \"region\": \"%s\", "
+               "\"durability\": \"%s\", \"log_level\": \"%s\", \"buckets\": [",
+               cfg.listen_host, cfg.listen_port, cfg.data_dir, cfg.region,
+               cfg.durability_full ? "full" : "fast", cfg.log_level);
+        for (size_t i = 0; i < cfg.nbuckets; i++)
+            printf("%s{\"name\": \"%s\", \"eventbridge\": %s}", i ? ", " : "",
+                   cfg.buckets[i].name, cfg.buckets[i].eventbridge ? "true" : "false");
+        printf("]}\n");
+        exit_code = 0;
+        goto out;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    rc = server_init(&g_srv, &cfg);
+    if (rc < 0) {
+        server_cleanup(&g_srv);
+        goto out;
+    }
+    BB_LOG_INFO("main", "bucketbridge ready",
+                "version=%s endpoint=http://%s:%d data_dir=\"%s\" access_key=%s secret_key=%s "
+                "auth=%s",
+                BB_VERSION, cfg.listen_host, g_srv.bound_port, cfg.data_dir,
+                cfg.auth_enabled ? cfg.access_key : "-", cfg.auth_enabled ? cfg.secret_key : "-",
+                cfg.auth_enabled ? "sigv4" : "none");
+    server_run(&g_srv);
+    BB_LOG_INFO("main", "shutting down", NULL);
+    server_cleanup(&g_srv);
+    exit_code = 0;
+out:
+    config_cleanup(&cfg);
+    return exit_code;
+}

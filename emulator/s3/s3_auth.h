@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * s3_auth: authenticates an S3 request against the configured credentials:
+ * SigV4 in the Authorization header, SigV4 presigned query, or none (when
+ * --auth none). Produces what the body pipeline needs to verify the payload
+ * (the declared payload hash, the streaming signing state). Loop thread.
+ */
+#ifndef BB_EMULATOR_S3_S3_AUTH_H
+#define BB_EMULATOR_S3_S3_AUTH_H
+
+#include "s3_error.h"
+
+struct s3_req;
+
+enum s3_payload {
+    S3_PAYLOAD_UNSIGNED,   /* UNSIGNED-PAYLOAD, presigned, or auth off */
+    S3_PAYLOAD_SHA256,     /* hex SHA-256 given: verify it */
+    S3_PAYLOAD_STREAMING_SIGNED,
+    S3_PAYLOAD_STREAMING_SIGNED_TRAILER,
+    S3_PAYLOAD_STREAMING_UNSIGNED_TRAILER,
+};
+
+struct s3_auth_result {
+    enum s3_payload payload;
+    char payload_sha256[65]; /* S3_PAYLOAD_SHA256 */
+    unsigned char signing_key[32];
+    char amz_date[17];
+    char scope[256];
+    char seed_signature[65];
+    int authenticated;
+};
+
+/**
+ * Checks the request's signature. On success returns S3E_NONE and fills
+ * q->auth. On failure answers the request itself (with the canonical request
+ * and string to sign in a SignatureDoesNotMatch body) and returns the error.
+ */
+enum s3_error s3_auth_check(struct s3_req *q);
+
+#endif

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * s3_handler: the S3 request as the operation handlers see it: bucket and
+ * key decoded from the path, the query decoded, the authentication result,
+ * the body pipeline; dispatch by method, path and query to the operation;
+ * reply helpers (XML body, S3 error body). Loop thread.
+ */
+#ifndef BB_EMULATOR_S3_S3_HANDLER_H
+#define BB_EMULATOR_S3_S3_HANDLER_H
+
+#include <stddef.h>
+
+#include "s3_auth.h"
+#include "s3_body.h"
+#include "s3_error.h"
+
+struct bb_buf;
+struct http_req;
+struct server;
+struct store;
+
+#define S3_MAX_QUERY 64
+
+struct s3_query_param {
+    char *name;  /* decoded; owned */
+    char *value; /* decoded; owned; "" when absent */
+    int has_value;
+};
+
+struct s3_req {
+    struct http_req *http;
+    struct server *srv;
+    struct store *store;
+    char *bucket; /* decoded; NULL for service-level requests */
+    char *key;    /* decoded; NULL when the path names no key */
+    struct s3_query_param q[S3_MAX_QUERY];
+    size_t nq;
+    struct s3_auth_result auth;
+    struct s3_body body;
+};
+
+/** Entry point from route.c: parses, authenticates and dispatches. */
+void s3_handler_dispatch(struct http_req *r);
+
+/** Query parameter value (decoded) or NULL when absent. */
+const char *s3_req_query(const struct s3_req *q, const char *name);
+/** Request header value, NUL-terminated copy in @buf (size @n), or NULL. */
+const char *s3_req_header(const struct s3_req *q, const char *name, char *buf, size_t n);
+
+/** Answers with the S3 error body (no body for HEAD). @message may be NULL
+ * (the table's text); extra fields are added in order. */
+void s3_reply_error(struct s3_req *q, enum s3_error e, const char *message,
+                    const struct s3_error_field *fields, size_t nfields);
+/** Answers @status with @xml as application/xml (the buffer is taken). */
+void s3_reply_xml(struct s3_req *q, int status, struct bb_buf *xml);
+/** Answers @status without a body. */
+void s3_reply_empty(struct s3_req *q, int status);
+
+/** Maps a BB_E* / -errno code from the store to an S3 error. */
+enum s3_error s3_error_from_rc(int rc);
+
+/* Operations (s3_bucket.c, s3_object.c). */
+void s3_bucket_list_buckets(struct s3_req *q);
+void s3_bucket_create(struct s3_req *q);
+void s3_bucket_delete(struct s3_req *q);
+void s3_bucket_head(struct s3_req *q);
+void s3_bucket_location(struct s3_req *q);
+void s3_bucket_list_objects(struct s3_req *q, int v2);
+void s3_bucket_delete_objects(struct s3_req *q);
+void s3_object_put(struct s3_req *q);
+void s3_object_get(struct s3_req *q, int head_only);
+void s3_object_delete(struct s3_req *q);
+
+#endif

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server: one lws context, one vhost listening on the configured loopback
+ * address. Accepted sockets are adopted as raw sockets (the
+ * listen_accept_role option) and carried by http_conn.c.
+ */
+#include "server.h"
+#include "bb_err.h"
+#include "bb_log.h"
+#include "config.h"
+#include "http_conn.h"
+#include "store.h"
+
+#include <libwebsockets.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+static volatile sig_atomic_t stop_flag;
+
+static int conn_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                   size_t len)
+{
+    return http_conn_callback(wsi, (int)reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+    {"bb-http", conn_cb, HTTP_CONN_PSS_SIZE, 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void lws_log_bridge(int level, const char *line)
+{
+    size_t n = strlen(line);
+    char msg[512];
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    bb_log_quote(msg, sizeof(msg), line, n);
+    bb_log_write(level == LLL_ERR ? BB_LOG_LEVEL_ERROR : BB_LOG_LEVEL_WARN, "lws", "lws", "line=%s",
+                 msg);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int server_init(struct server *srv, const struct config *cfg)
+{
+    struct lws_context_creation_info info;
+    struct lws_vhost *vh;
+    int rc;
+
+    memset(srv, 0, sizeof(*srv));
+    srv->cfg = cfg;
+    srv->started_ms = now_ms();
+    rc = store_open(cfg, &srv->store);
+    if (rc < 0)
+        return rc;
+
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
+    memset(&info, 0, sizeof(info));
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (strchr(cfg->listen_host, ':') != NULL)
+        info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
+    info.user = srv;
+    srv->lws = lws_create_context(&info);
+    if (srv->lws == NULL) {
+        BB_LOG_ERROR("server", "cannot create lws context", NULL);
+        return BB_EINVAL;
+    }
+    memset(&info, 0, sizeof(info));
+    info.port = cfg->listen_port == 0 ? CONTEXT_PORT_NO_LISTEN_SERVER : cfg->listen_port;
+    info.iface = cfg->listen_host;
+    info.protocols = protocols;
+    info.vhost_name = "s3";
+    info.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG |
+                   LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+    info.listen_accept_role = "raw-skt";
+    info.listen_accept_protocol = "bb-http";
+    vh = lws_create_vhost(srv->lws, &info);
+    if (vh == NULL) {
+        BB_LOG_ERROR("server", "cannot listen", "host=%s port=%d", cfg->listen_host,
+                     cfg->listen_port);
+        return BB_EINVAL;
+    }
+    srv->bound_port = lws_get_vhost_listen_port(vh);
+    srv->ready = 1;
+    return BB_OK;
+}
+
+void server_request_stop(struct server *srv)
+{
+    stop_flag = 1;
+    if (srv->lws != NULL)
+        lws_cancel_service(srv->lws);
+}
+
+int server_run(struct server *srv)
+{
+    while (!stop_flag) {
+        if (lws_service(srv->lws, 0) < 0)
+            break;
+    }
+    srv->stopping = 1;
+    srv->ready = 0;
+    return BB_OK;
+}
+
+void server_cleanup(struct server *srv)
+{
+    if (srv->lws != NULL)
+        lws_context_destroy(srv->lws); /* closes connections: unfinished uploads are dropped */
+    srv->lws = NULL;
+    store_free(srv->store);
+    srv->store = NULL;
+}

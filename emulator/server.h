@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * server: the libwebsockets context, the listening socket (raw sockets
+ * carrying our own HTTP/1.1, see http_conn.h), signal-driven shutdown and
+ * the loop. Holds what request handlers share: the frozen config and the
+ * store. Loop thread only, except server_request_stop (any thread, signal
+ * safe).
+ */
+#ifndef BB_EMULATOR_SERVER_H
+#define BB_EMULATOR_SERVER_H
+
+#include <stdint.h>
+
+struct config;
+struct store;
+
+struct server {
+    const struct config *cfg; /* borrowed; outlives the server */
+    struct store *store;      /* owned */
+    struct lws_context *lws;
+    int64_t started_ms;
+    int bound_port;
+    int stopping;
+    int ready;
+};
+
+/** Opens the store and listens. Returns 0, or a negative code (logged).
+ * On success, free with server_cleanup. */
+int server_init(struct server *srv, const struct config *cfg);
+/** Runs the loop until server_request_stop. Returns 0. */
+int server_run(struct server *srv);
+/** Asks the loop to stop (signal handler safe). */
+void server_request_stop(struct server *srv);
+void server_cleanup(struct server *srv);
+
+#endif

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store: buckets as directories under the data dir, objects as files at
+ * their key (see store_key.h for the escaping), indexed in SQLite. An upload
+ * is written to .bucketbridge/tmp/, then renamed into place and indexed, so a
+ * reader never sees half an object. Loop thread only.
+ */
+#ifndef BB_EMULATOR_STORE_H
+#define BB_EMULATOR_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store_index.h"
+
+struct config;
+struct store;
+
+/**
+ * Opens the data dir (creating it, .bucketbridge/ and its tmp/), sweeps
+ * leftovers in tmp/, opens state.db and makes sure the configured buckets
+ * and any bucket directories found on disk exist. Returns 0 and *out (free
+ * with store_free), or a negative code (logged).
+ */
+int store_open(const struct config *cfg, struct store **out);
+void store_free(struct store *st);
+
+const char *store_data_dir(const struct store *st);
+struct store_index *store_get_index(struct store *st);
+
+/** 1 if the bucket exists, 0 if not. */
+int store_bucket_exists(struct store *st, const char *name);
+/** BB_ECONFLICT if it exists already. */
+int store_bucket_create(struct store *st, const char *name);
+/** BB_ENOTFOUND, or BB_ECONFLICT when not empty. */
+int store_bucket_delete(struct store *st, const char *name);
+
+/**
+ * Creates a new temporary file for an upload. Returns 0 with the fd and a
+ * new path string (free()), or -errno.
+ */
+int store_tmp_create(struct store *st, int *fd, char **path);
+
+/**
+ * Moves @tmp_path into place as @o->key in @bucket and writes the index row
+ * (@o borrowed). Returns 0; BB_ECONFLICT when the key's path collides with
+ * an object or a prefix (the tmp file is left for the caller to remove);
+ * BB_EINVAL/BB_ETOOBIG for keys a filesystem cannot hold; -errno.
+ */
+int store_object_commit(struct store *st, const char *bucket, const char *tmp_path,
+                        const struct store_object *o);
+
+/** Opens the object's file read-only. BB_ENOTFOUND when absent. */
+int store_object_open(struct store *st, const char *bucket, const char *key, int *fd);
+
+/** Deletes the file and the row, and empty parent directories. Deleting a
+ * missing key succeeds (S3 semantics); returns 1 if something was deleted. */
+int store_object_delete(struct store *st, const char *bucket, const char *key);
+
+/** The path of @key inside the data dir into a new string, or NULL with
+ * *why set when the key cannot be a path. */
+char *store_object_path(struct store *st, const char *bucket, const char *key, const char **why,
+                        int *rc);
+
+#endif
