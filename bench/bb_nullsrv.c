@@ -165,10 +165,12 @@ static bool parse_head(struct conn *c, const char *head, size_t len)
     return true;
 }
 
-/* Consume buffered input: heads, bodies, answers. */
-static void process(struct conn *c)
+/* Consume buffered input: heads, bodies, answers. True if it stopped for lack of room to
+ * answer, with complete requests still buffered. */
+static bool process(struct conn *c)
 {
     size_t pos = 0;
+    bool blocked = false;
 
     while (pos < c->in_len) {
         if (c->body_left > 0) {
@@ -176,8 +178,10 @@ static void process(struct conn *c)
 
             if (n > c->body_left)
                 n = (size_t)c->body_left;
-            if (n == c->body_left && c->out_len + sizeof(resp_ok) > OUT_CAP)
-                break; /* answer after a flush */
+            if (n == c->body_left && c->out_len + sizeof(resp_ok) > OUT_CAP) {
+                blocked = true; /* answer after a flush */
+                break;
+            }
             pos += n;
             c->body_left -= n;
             if (c->body_left > 0)
@@ -200,8 +204,10 @@ static void process(struct conn *c)
         }
         size_t hlen = (size_t)(hend - head) + 4;
 
-        if (c->out_len + sizeof(resp_continue) + sizeof(resp_ok) > OUT_CAP)
-            break; /* answer after a flush */
+        if (c->out_len + sizeof(resp_continue) + sizeof(resp_ok) > OUT_CAP) {
+            blocked = true; /* answer after a flush */
+            break;
+        }
         pos += hlen;
         if (!parse_head(c, head, hlen)) {
             c->close_after = true;
@@ -219,14 +225,15 @@ static void process(struct conn *c)
     c->in_len -= pos;
     if (c->close_after)
         c->in_len = 0;
+    return blocked;
 }
 
 static void on_readable(struct conn *c)
 {
     for (;;) {
         ssize_t n;
+        bool blocked = process(c);
 
-        process(c);
         if (!flush_out(c)) {
             conn_close(c);
             return;
@@ -234,6 +241,8 @@ static void on_readable(struct conn *c)
         /* closing once flushed, or answers are pending: EPOLLOUT resumes us */
         if (c->close_after || c->out_len > 0)
             return;
+        if (blocked || c->in_len == IN_CAP)
+            continue; /* answers are out: process more of what is buffered */
         n = recv(c->fd, c->in + c->in_len, IN_CAP - c->in_len, 0);
         if (n == 0) {
             conn_close(c);

@@ -21,6 +21,7 @@
 #   BENCH_BIG [1g]      size of the single streamed PUT for the RSS test
 #   BENCH_SETTLE [1]    seconds a fresh server idles before its RSS is read
 #   BENCH_OUT [mktemp]  directory for results.jsonl, report.md and server logs
+#   BUCKETBRIDGE_ARGS [] extra bucketbridge options, e.g. "--log-level warn"
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -130,7 +131,9 @@ server_cmd() {
     case $1 in
     null) CMD=("$NULLSRV" --listen "127.0.0.1:$2") ;;
     bucketbridge)
-        CMD=("$BUCKETBRIDGE" --listen "127.0.0.1:$2" --data-dir "$3" --auth test:test) ;;
+        # shellcheck disable=SC2206
+        CMD=("$BUCKETBRIDGE" --listen "127.0.0.1:$2" --data-dir "$3" --auth test:test
+            ${BUCKETBRIDGE_ARGS:-}) ;;
     s3rver)
         CMD=(node "$S3RVER_JS" --directory "$3" --address 127.0.0.1 --port "$2" --silent) ;;
     moto) CMD=("$MOTO_SERVER" -H 127.0.0.1 -p "$2") ;;

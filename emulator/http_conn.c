@@ -46,6 +46,7 @@ struct http_conn {
     int send_continue;
     int closing;
     int flow_off;
+    char peer[48];
     /* pending output: out[LWS_PRE..] */
     unsigned char *out;
     size_t out_len;
@@ -269,7 +270,7 @@ static void start_request(struct http_conn *c, const char *head, size_t head_len
     c->state = CONN_BODY;
     c->discard = 0;
     c->body_done = 0;
-    lws_get_peer_simple(c->wsi, r->peer, sizeof(r->peer));
+    memcpy(r->peer, c->peer, sizeof(r->peer));
 
     rc = too_big ? BB_ETOOBIG : http_parse_head(r->head_buf, head_len, &r->head);
     if (rc < 0) {
@@ -511,6 +512,7 @@ int http_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t
         c->srv = lws_context_user(lws_get_context(wsi));
         c->state = CONN_HEAD;
         bb_buf_init(&c->in, CONN_MAX_HELD);
+        lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
         nconns++;
         lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, CONN_IDLE_TIMEOUT_S);
         return 0;

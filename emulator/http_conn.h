@@ -41,7 +41,7 @@ struct http_req {
     char *head_buf;
     char request_id[17];
     int64_t start_us;
-    char peer[64];
+    char peer[48];
 
     /* body framing, set by http_conn before routing */
     int has_body;

@@ -22,6 +22,7 @@ struct store {
     char *data_dir;
     char *tmp_dir;
     int durable;
+    int pid;
     unsigned long tmp_seq;
     struct db db;
     struct store_index *ix;
@@ -95,6 +96,7 @@ int store_open(const struct config *cfg, struct store **out)
     st->data_dir = bb_xstrdup(cfg->data_dir);
     st->tmp_dir = bb_xasprintf("%s/.bucketbridge/tmp", cfg->data_dir);
     st->durable = cfg->durability_full;
+    st->pid = (int)getpid();
     rc = mkdir_p(st->tmp_dir);
     if (rc < 0) {
         BB_LOG_ERROR("store", "cannot create data dir", "path=\"%s\" error=\"%s\"", st->tmp_dir,
@@ -194,7 +196,7 @@ int store_bucket_delete(struct store *st, const char *name)
 
 int store_tmp_create(struct store *st, int *fd, char **path)
 {
-    char *p = bb_xasprintf("%s/up-%d-%lu", st->tmp_dir, (int)getpid(), ++st->tmp_seq);
+    char *p = bb_xasprintf("%s/up-%d-%lu", st->tmp_dir, st->pid, ++st->tmp_seq);
     int f = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (f < 0) {
         int e = errno;
@@ -262,7 +264,6 @@ int store_object_commit(struct store *st, const char *bucket, const char *tmp_pa
 {
     const char *why = NULL;
     char *path;
-    struct stat sb;
     int rc;
     size_t base_len = strlen(st->data_dir) + 1 + strlen(bucket);
 
@@ -272,10 +273,6 @@ int store_object_commit(struct store *st, const char *bucket, const char *tmp_pa
     rc = make_parents(path, base_len);
     if (rc < 0)
         goto out;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        rc = BB_ECONFLICT;
-        goto out;
-    }
     if (rename(tmp_path, path) < 0) {
         rc = errno == EISDIR || errno == ENOTDIR || errno == ENOTEMPTY ? BB_ECONFLICT : -errno;
         goto out;

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "http_conn.h"
 #include "s3_handler.h"
+#include "s3_range.h"
 #include "server.h"
 #include "store.h"
 
@@ -216,35 +217,6 @@ static int parse_http_time(const char *s, time_t *out)
     return BB_OK;
 }
 
-/* 1 when the If-Match / If-None-Match list @v names @etag (or is "*"). */
-static int etag_matches(const char *v, const char *etag)
-{
-    size_t el = strlen(etag);
-    const char *p = v;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (*p == '\0')
-            break;
-        const char *start = p;
-        while (*p && *p != ',')
-            p++;
-        const char *end = p;
-        while (end > start && end[-1] == ' ')
-            end--;
-        if (end - start >= 2 && start[0] == 'W' && start[1] == '/')
-            start += 2;
-        if (end - start >= 2 && *start == '"' && end[-1] == '"') {
-            start++;
-            end--;
-        }
-        if ((end - start == 1 && *start == '*') ||
-            ((size_t)(end - start) == el && memcmp(start, etag, el) == 0))
-            return 1;
-    }
-    return 0;
-}
-
 /* Evaluates conditional headers: 0 to go on, or 304 / 412. */
 static int conditions(struct s3_req *q, const struct store_object *o)
 {
@@ -254,7 +226,7 @@ static int conditions(struct s3_req *q, const struct store_object *o)
     int if_match = 0;
 
     if (s3_req_header(q, "if-match", v, sizeof(v)) != NULL) {
-        if (!etag_matches(v, o->etag))
+        if (!s3_range_etag_matches(v, o->etag))
             return 412;
         if_match = 1;
     }
@@ -262,62 +234,13 @@ static int conditions(struct s3_req *q, const struct store_object *o)
         parse_http_time(v, &t) == 0 && mtime > t)
         return 412;
     if (s3_req_header(q, "if-none-match", v, sizeof(v)) != NULL) {
-        if (etag_matches(v, o->etag))
+        if (s3_range_etag_matches(v, o->etag))
             return 304;
     } else if (s3_req_header(q, "if-modified-since", v, sizeof(v)) != NULL &&
                parse_http_time(v, &t) == 0 && mtime <= t) {
         return 304;
     }
     return 0;
-}
-
-/*
- * Parses a Range header against @size. Returns 1 with [*first, *last] for a
- * satisfiable single range, 0 to serve the whole object (no header, or one
- * S3 ignores: malformed, several ranges, last < first), -1 when
- * unsatisfiable (416).
- */
-static int parse_range(const char *v, uint64_t size, uint64_t *first, uint64_t *last)
-{
-    uint64_t a = 0, b = 0;
-    int has_a = 0, has_b = 0;
-    const char *p;
-
-    if (v == NULL || strncmp(v, "bytes=", 6) != 0)
-        return 0;
-    p = v + 6;
-    if (strchr(p, ',') != NULL)
-        return 0;
-    while (*p >= '0' && *p <= '9') {
-        if (a > UINT64_MAX / 10 - 10)
-            return 0;
-        a = a * 10 + (uint64_t)(*p++ - '0');
-        has_a = 1;
-    }
-    if (*p++ != '-')
-        return 0;
-    while (*p >= '0' && *p <= '9') {
-        if (b > UINT64_MAX / 10 - 10)
-            return 0;
-        b = b * 10 + (uint64_t)(*p++ - '0');
-        has_b = 1;
-    }
-    if (*p != '\0' || (!has_a && !has_b))
-        return 0;
-    if (!has_a) { /* suffix: the last b bytes */
-        if (b == 0 || size == 0)
-            return -1;
-        *first = b >= size ? 0 : size - b;
-        *last = size - 1;
-        return 1;
-    }
-    if (has_b && b < a)
-        return 0;
-    if (a >= size)
-        return -1;
-    *first = a;
-    *last = has_b && b < size ? b : size - 1;
-    return 1;
 }
 
 static void add_stored_headers(struct http_req *r, const char *json)
@@ -385,7 +308,7 @@ void s3_object_get(struct s3_req *q, int head_only)
         goto out;
     }
     uint64_t size = (uint64_t)sb.st_size;
-    range = parse_range(s3_req_header(q, "range", v, sizeof(v)), size, &first, &last);
+    range = s3_range_parse(s3_req_header(q, "range", v, sizeof(v)), size, &first, &last);
     if (range < 0) {
         char sz[32];
         snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# One command: install what is missing, build, and start bucketbridge on
+# 127.0.0.1:4566 with the embedded default configuration (buckets
+# my-raw-images and my-thumbnails under ./data). Extra arguments go to the
+# daemon, e.g. scripts/run.sh --log-level debug
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF >/dev/null
+cmake --build build -j"$(nproc)" --target bucketbridge
+exec build/emulator/bucketbridge "$@"
