@@ -268,6 +268,7 @@ static void start_request(struct http_conn *c, const char *head, size_t head_len
     r->head_buf = bb_xstrndup(head, head_len);
     c->req = r;
     c->state = CONN_BODY;
+    c->send_continue = 0;
     c->discard = 0;
     c->body_done = 0;
     memcpy(r->peer, c->peer, sizeof(r->peer));
@@ -439,16 +440,17 @@ static int write_more(struct http_conn *c)
 {
     struct http_req *r = c->req;
 
-    if (c->send_continue && c->out == NULL) {
+    if (c->send_continue) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         unsigned char buf[LWS_PRE + sizeof(cont)];
         c->send_continue = 0;
-        if (r != NULL && r->responded)
+        /* only while the client still waits to send the body */
+        if (r != NULL && !r->responded && c->state == CONN_BODY && r->body_received == 0) {
+            memcpy(buf + LWS_PRE, cont, sizeof(cont) - 1);
+            if (lws_write(c->wsi, buf + LWS_PRE, sizeof(cont) - 1, LWS_WRITE_RAW) < 0)
+                return -1;
             return 0;
-        memcpy(buf + LWS_PRE, cont, sizeof(cont) - 1);
-        if (lws_write(c->wsi, buf + LWS_PRE, sizeof(cont) - 1, LWS_WRITE_RAW) < 0)
-            return -1;
-        return 0;
+        }
     }
     if (c->state != CONN_RESP || r == NULL)
         return 0;

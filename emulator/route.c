@@ -118,13 +118,13 @@ void route_request(struct http_req *r)
         return;
     }
     if (r->head.path_len >= 14 && memcmp(r->head.path, "/_bucketbridge", 14) == 0) {
-        r->op = "Admin";
         if (r->head.path_len == 21 && memcmp(r->head.path, "/_bucketbridge/health", 21) == 0) {
+            r->op = "Health";
             health(r);
             return;
         }
-        error_reply(r, 404, S3E_NO_SUCH_KEY, "No such bucketbridge endpoint.");
-        return;
+        /* anything else under /_bucketbridge is not ours: S3 answers it
+         * (InvalidBucketName, since bucket names cannot hold '_') */
     }
     s3_handler_dispatch(r);
 }

@@ -118,8 +118,11 @@ int store_key_to_path(struct bb_buf *out, const char *key, size_t len, const cha
             continue;
         const char *seg = key + start;
         size_t n = i - start;
-        int esc = n == 0 || (n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.') ||
-                  seg[0] == '%';
+        int esc = n == 0 || seg[0] == '%';
+        if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.')) {
+            *why = "Object key segments \".\" and \"..\" cannot be stored as files";
+            return BB_EINVAL;
+        }
         if (n + (size_t)esc > STORE_KEY_MAX_SEGMENT) {
             *why = "A segment of the key (between slashes) is longer than 255 bytes";
             return BB_ETOOBIG;
