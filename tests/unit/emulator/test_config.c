@@ -68,7 +68,6 @@ static void test_config_init_fills_the_embedded_defaults(void **state)
     assert_true(c.buckets[0].eventbridge);
     assert_true(c.buckets[1].eventbridge);
     config_cleanup(&c);
-    config_cleanup(&c);
 }
 
 static void test_config_default_json_applies_cleanly(void **state)
