@@ -260,7 +260,7 @@ out:
 }
 
 int store_object_commit(struct store *st, const char *bucket, const char *tmp_path,
-                        const struct store_object *o)
+                        const struct store_object *o, const struct store_cause *cause)
 {
     const char *why = NULL;
     char *path;
@@ -309,7 +309,8 @@ int store_object_open(struct store *st, const char *bucket, const char *key, int
     return rc;
 }
 
-int store_object_delete(struct store *st, const char *bucket, const char *key)
+int store_object_delete(struct store *st, const char *bucket, const char *key,
+                        const struct store_cause *cause)
 {
     const char *why;
     int rc;

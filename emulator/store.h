@@ -16,6 +16,14 @@
 struct config;
 struct store;
 
+/** Who caused a change; carried into the change's event. Borrowed. */
+struct store_cause {
+    const char *request_id;
+    const char *requester; /* account id, or "local-file" for the watcher */
+    const char *source_ip;
+    const char *reason; /* "PutObject", "CopyObject", "CompleteMultipartUpload", "DeleteObject" */
+};
+
 /**
  * Opens the data dir (creating it, .bucketbridge/ and its tmp/), sweeps
  * leftovers in tmp/, opens state.db and makes sure the configured buckets
@@ -43,19 +51,21 @@ int store_tmp_create(struct store *st, int *fd, char **path);
 
 /**
  * Moves @tmp_path into place as @o->key in @bucket and writes the index row
- * (@o borrowed). Returns 0; BB_ECONFLICT when the key's path collides with
+ * (@o borrowed), and commits the change's event (@cause) in the same
+ * transaction as the index row. Returns 0; BB_ECONFLICT when the key's path collides with
  * an object or a prefix (the tmp file is left for the caller to remove);
  * BB_EINVAL/BB_ETOOBIG for keys a filesystem cannot hold; -errno.
  */
 int store_object_commit(struct store *st, const char *bucket, const char *tmp_path,
-                        const struct store_object *o);
+                        const struct store_object *o, const struct store_cause *cause);
 
 /** Opens the object's file read-only. BB_ENOTFOUND when absent. */
 int store_object_open(struct store *st, const char *bucket, const char *key, int *fd);
 
 /** Deletes the file and the row, and empty parent directories. Deleting a
  * missing key succeeds (S3 semantics); returns 1 if something was deleted. */
-int store_object_delete(struct store *st, const char *bucket, const char *key);
+int store_object_delete(struct store *st, const char *bucket, const char *key,
+                        const struct store_cause *cause);
 
 /** The path of @key inside the data dir into a new string, or NULL with
  * *why set when the key cannot be a path. */

@@ -416,8 +416,10 @@ static void delete_objects_end(struct http_req *r)
     }
     bb_buf_init(&b, 64 * 1024 * 1024);
     bb_buf_appends(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DeleteResult xmlns=\"" XMLNS "\">");
+    struct store_cause cause;
+    s3_req_cause(q, "DeleteObject", &cause);
     for (size_t i = 0; i < d.nkeys; i++) {
-        int rc = store_object_delete(q->store, q->bucket, d.keys[i]);
+        int rc = store_object_delete(q->store, q->bucket, d.keys[i], &cause);
         if (rc < 0) {
             bb_buf_appends(&b, "<Error>");
             xml_elem(&b, "Key", d.keys[i]);

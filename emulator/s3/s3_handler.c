@@ -102,6 +102,14 @@ void s3_reply_error(struct s3_req *q, enum s3_error e, const char *message,
     bb_buf_cleanup(&b);
 }
 
+void s3_req_cause(const struct s3_req *q, const char *reason, struct store_cause *out)
+{
+    out->request_id = q->http->request_id;
+    out->requester = q->srv->cfg->account_id;
+    out->source_ip = q->http->peer;
+    out->reason = reason;
+}
+
 enum s3_error s3_error_from_rc(int rc)
 {
     switch (rc) {

@@ -56,6 +56,10 @@ void s3_reply_xml(struct s3_req *q, int status, struct bb_buf *xml);
 /** Answers @status without a body. */
 void s3_reply_empty(struct s3_req *q, int status);
 
+/** The store_cause of this request (reason given), for events. */
+struct store_cause;
+void s3_req_cause(const struct s3_req *q, const char *reason, struct store_cause *out);
+
 /** Maps a BB_E* / -errno code from the store to an S3 error. */
 enum s3_error s3_error_from_rc(int rc);
 

@@ -139,7 +139,9 @@ static void put_finish(struct s3_req *q)
     o.checksum_alg = b->ck_alg != BB_CHECKSUM_NONE ? (char *)bb_checksum_alg_name(b->ck_alg)
                                                    : NULL;
     o.checksum = b->ck_alg != BB_CHECKSUM_NONE ? b->checksum : NULL;
-    rc = store_object_commit(q->store, q->bucket, b->tmp_path, &o);
+    struct store_cause cause;
+    s3_req_cause(q, "PutObject", &cause);
+    rc = store_object_commit(q->store, q->bucket, b->tmp_path, &o, &cause);
     free(o.headers);
     if (rc < 0) {
         enum s3_error se = s3_error_from_rc(rc);
@@ -360,7 +362,11 @@ out:
 
 void s3_object_delete(struct s3_req *q)
 {
-    int rc = store_object_delete(q->store, q->bucket, q->key);
+    struct store_cause cause;
+    int rc;
+
+    s3_req_cause(q, "DeleteObject", &cause);
+    rc = store_object_delete(q->store, q->bucket, q->key, &cause);
     if (rc < 0) {
         key_error(q, S3E_INTERNAL_ERROR, NULL);
         return;
