@@ -11,20 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char config_default_json[] = "{\n"
-                                   "  \"listen\": \"127.0.0.1:4566\",\n"
-                                   "  \"data_dir\": \"./data\",\n"
-                                   "  \"region\": \"us-east-1\",\n"
-                                   "  \"account_id\": \"000000000000\",\n"
-                                   "  \"auth\": {\"access_key\": \"test\", \"secret_key\": \"test\"},\n"
-                                   "  \"durability\": \"fast\",\n"
-                                   "  \"log_level\": \"info\",\n"
-                                   "  \"buckets\": [\n"
-                                   "    {\"name\": \"my-raw-images\", \"eventbridge\": true},\n"
-                                   "    {\"name\": \"my-thumbnails\", \"eventbridge\": true}\n"
-                                   "  ]\n"
-                                   "}\n";
-
 static void set_str(char **dst, const char *v)
 {
     free(*dst);
@@ -52,6 +38,9 @@ void config_cleanup(struct config *c)
     free(c->access_key);
     free(c->secret_key);
     free(c->log_level);
+    free(c->rules_json);
+    free(c->functions_json);
+    free(c->webhooks_json);
     for (size_t i = 0; i < c->nbuckets; i++)
         free(c->buckets[i].name);
     memset(c, 0, sizeof(*c));
@@ -167,6 +156,76 @@ static int apply_buckets(struct config *c, const cJSON *arr, char *err, size_t e
     return BB_OK;
 }
 
+static void set_json(char **dst, const cJSON *v)
+{
+    char *text = cJSON_PrintUnformatted(v);
+    free(*dst);
+    *dst = bb_xstrdup(text);
+    cJSON_free(text);
+}
+
+static int want_number(const cJSON *v, const char *key, double lo, double hi, char *err,
+                       size_t errlen)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi) {
+        snprintf(err, errlen, "%s: want a number from %g to %g", key, lo, hi);
+        return BB_EINVAL;
+    }
+    return BB_OK;
+}
+
+static int apply_eventbridge(struct config *c, const cJSON *obj, char *err, size_t errlen)
+{
+    const cJSON *v;
+    int rc = BB_OK;
+
+    if (!cJSON_IsObject(obj)) {
+        snprintf(err, errlen, "eventbridge: must be an object");
+        return BB_EINVAL;
+    }
+    cJSON_ArrayForEach(v, obj)
+    {
+        const char *k = v->string;
+        char name[96];
+        snprintf(name, sizeof(name), "eventbridge.%s", k);
+        if (strcmp(k, "key_encoding") == 0) {
+            if (cJSON_IsString(v) && (strcmp(v->valuestring, "form") == 0 ||
+                                      strcmp(v->valuestring, "raw") == 0)) {
+                c->key_encoding_raw = strcmp(v->valuestring, "raw") == 0;
+            } else {
+                snprintf(err, errlen, "%s: want \"form\" or \"raw\"", name);
+                rc = BB_EINVAL;
+            }
+        } else if (strcmp(k, "retry_time_scale") == 0) {
+            rc = want_number(v, name, 0, 1000, err, errlen);
+            if (rc == BB_OK)
+                c->retry_time_scale = v->valuedouble;
+        } else if (strcmp(k, "max_put_events_bytes") == 0) {
+            rc = want_number(v, name, 1024, 1024 * 1024, err, errlen);
+            if (rc == BB_OK)
+                c->max_put_events_bytes = (long)v->valuedouble;
+        } else if (strcmp(k, "retention_days") == 0) {
+            rc = want_number(v, name, 0, 36500, err, errlen);
+            if (rc == BB_OK)
+                c->retention_days = (long)v->valuedouble;
+        } else if (strcmp(k, "retention_events") == 0) {
+            rc = want_number(v, name, 0, 1e12, err, errlen);
+            if (rc == BB_OK)
+                c->retention_events = (long)v->valuedouble;
+        } else if (strcmp(k, "command_timeout_seconds") == 0) {
+            rc = want_number(v, name, 1, 86400, err, errlen);
+            if (rc == BB_OK)
+                c->command_timeout_s = (int)v->valuedouble;
+        } else {
+            snprintf(err, errlen, "%s: unknown key", name);
+            rc = BB_EINVAL;
+        }
+        if (rc < 0)
+            return rc;
+    }
+    return BB_OK;
+}
+
 int config_apply_json(struct config *c, const char *json, size_t len, char *err, size_t errlen)
 {
     cJSON *root = cJSON_ParseWithLength(json, len);
@@ -255,6 +314,22 @@ int config_apply_json(struct config *c, const char *json, size_t len, char *err,
             }
         } else if (strcmp(k, "buckets") == 0) {
             rc = apply_buckets(c, v, err, errlen);
+        } else if (strcmp(k, "eventbridge") == 0) {
+            rc = apply_eventbridge(c, v, err, errlen);
+        } else if (strcmp(k, "rules") == 0) {
+            if (!cJSON_IsArray(v)) {
+                snprintf(err, errlen, "rules: must be an array");
+                rc = BB_EINVAL;
+            } else {
+                set_json(&c->rules_json, v);
+            }
+        } else if (strcmp(k, "functions") == 0 || strcmp(k, "webhooks") == 0) {
+            if (!cJSON_IsObject(v)) {
+                snprintf(err, errlen, "%s: must be an object", k);
+                rc = BB_EINVAL;
+            } else {
+                set_json(strcmp(k, "functions") == 0 ? &c->functions_json : &c->webhooks_json, v);
+            }
         } else {
             snprintf(err, errlen, "%s: unknown key", k);
             rc = BB_EINVAL;

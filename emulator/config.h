@@ -31,9 +31,20 @@ struct config {
     int max_skew_s; /* SigV4 clock skew allowed, seconds */
     struct config_bucket buckets[CONFIG_MAX_BUCKETS];
     size_t nbuckets;
+    /* the event bus (docs/configuration.md): JSON texts, validated by bus */
+    char *rules_json;     /* array of rules with targets */
+    char *functions_json; /* object: Lambda-style name -> {"command": [...]} */
+    char *webhooks_json;  /* object: API-destination name -> {"url": "..."} */
+    int key_encoding_raw; /* EventBridge detail.object.key: 0 form-encoded, 1 raw */
+    double retry_time_scale; /* multiplies retry backoff (tests use 0.001) */
+    long max_put_events_bytes; /* PutEvents total entry size limit */
+    long retention_days;       /* journal retention by age (0: forever) */
+    long retention_events;     /* journal retention by count (0: unlimited) */
+    int command_timeout_s;     /* command targets are killed after this */
 };
 
-/** The embedded default configuration, as JSON text. */
+/** The embedded default configuration, as JSON text (emulator/default-config.json,
+ * embedded at build time). */
 extern const char config_default_json[];
 
 /** Fills @c with the embedded defaults. Free with config_cleanup. */

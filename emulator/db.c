@@ -18,6 +18,37 @@ static const char *const migrations[] = {
     "CREATE TABLE objects(bucket TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL,"
     " etag TEXT NOT NULL, content_type TEXT NOT NULL, mtime_ms INTEGER NOT NULL,"
     " headers TEXT, checksum_alg TEXT, checksum TEXT, PRIMARY KEY(bucket, key)) WITHOUT ROWID;",
+    /* 2: the event bus (docs/internals/bus.md) */
+    "CREATE TABLE events(seq INTEGER PRIMARY KEY, id TEXT NOT NULL, bus TEXT NOT NULL,"
+    " ingested_ms INTEGER NOT NULL, time_s INTEGER NOT NULL, source TEXT NOT NULL,"
+    " detail_type TEXT NOT NULL, replay_name TEXT, body TEXT NOT NULL);"
+    "CREATE INDEX events_time ON events(time_s);"
+    "CREATE TABLE rules(bus TEXT NOT NULL, name TEXT NOT NULL, pattern TEXT, state TEXT NOT NULL,"
+    " description TEXT, managed_by TEXT, origin TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+    " PRIMARY KEY(bus, name)) WITHOUT ROWID;"
+    "CREATE TABLE targets(bus TEXT NOT NULL, rule TEXT NOT NULL, id TEXT NOT NULL,"
+    " arn TEXT NOT NULL, spec TEXT NOT NULL, PRIMARY KEY(bus, rule, id)) WITHOUT ROWID;"
+    "CREATE TABLE deliveries(id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, bus TEXT NOT NULL,"
+    " rule TEXT NOT NULL, target TEXT NOT NULL, arn TEXT NOT NULL, state INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0, next_ms INTEGER NOT NULL, first_ms INTEGER NOT NULL,"
+    " error_code TEXT, error_message TEXT, holder TEXT);"
+    "CREATE INDEX deliveries_due ON deliveries(state, next_ms);"
+    "CREATE INDEX deliveries_arn ON deliveries(arn, state, id);"
+    "CREATE TABLE dlq(id INTEGER PRIMARY KEY, arn TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " rule TEXT NOT NULL, target TEXT NOT NULL, body TEXT NOT NULL, attributes TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL);"
+    "CREATE INDEX dlq_arn ON dlq(arn, id);"
+    "CREATE TABLE archives(name TEXT PRIMARY KEY, bus TEXT NOT NULL, pattern TEXT,"
+    " description TEXT, retention_days INTEGER NOT NULL, state TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE archive_events(archive TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " time_s INTEGER NOT NULL, size INTEGER NOT NULL, PRIMARY KEY(archive, seq)) WITHOUT ROWID;"
+    "CREATE TABLE replays(name TEXT PRIMARY KEY, archive TEXT NOT NULL, description TEXT,"
+    " start_s INTEGER NOT NULL, end_s INTEGER NOT NULL, bus TEXT NOT NULL, filter_arns TEXT,"
+    " state TEXT NOT NULL, reason TEXT, started_ms INTEGER NOT NULL, ended_ms INTEGER,"
+    " last_time_s INTEGER, cursor INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    "CREATE TABLE notifications(bucket TEXT PRIMARY KEY, config TEXT NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 int db_exec(struct db *db, const char *sql)

@@ -51,7 +51,8 @@ int store_index_delete(struct store_index *ix, const char *bucket, const char *k
 /**
  * Ordered scan of @bucket's keys that are > @after (NULL: from the start)
  * and start with @prefix (may be ""). The callback returns 0 to go on, 1 to
- * stop, or sets *reseek (a new exclusive lower bound; copied) and returns 2
+ * stop, or sets *reseek (a new exclusive lower bound, a string from
+ * bb_xmalloc & co that the scan takes ownership of) and returns 2
  * to skip ahead. Strings in @o are borrowed for the call only.
  */
 typedef int store_index_scan_cb(void *arg, const struct store_object *o, char **reseek);

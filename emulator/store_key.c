@@ -45,11 +45,20 @@ int store_key_check_bucket(const char *name, const char **why)
         *why = "Bucket name must not be formatted as an IP address";
         return BB_EINVAL;
     }
-    if (strncmp(name, "xn--", 4) == 0 || strncmp(name, "sthree-", 7) == 0 ||
-        (n > 8 && strcmp(name + n - 8, "-s3alias") == 0) ||
-        (n > 6 && strcmp(name + n - 6, "--ol-s3") == 0)) {
-        *why = "Bucket name uses a reserved prefix or suffix";
-        return BB_EINVAL;
+    static const char *const prefixes[] = {"xn--", "sthree-", "amzn-s3-demo-"};
+    static const char *const suffixes[] = {"-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0) {
+            *why = "Bucket name uses a reserved prefix";
+            return BB_EINVAL;
+        }
+    }
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        size_t sl = strlen(suffixes[i]);
+        if (n > sl && strcmp(name + n - sl, suffixes[i]) == 0) {
+            *why = "Bucket name uses a reserved suffix";
+            return BB_EINVAL;
+        }
     }
     return BB_OK;
 }

@@ -401,9 +401,8 @@ static void test_config_set_listen_with_port_only_keeps_the_host(void **state)
 
 static void test_config_set_listen_refuses_bad_ports(void **state)
 {
-    static const char *const bad[] = {"",        "host:",     "host:abc", "host:65536",
-                                      "host:-1", "host:80x",  ":",        "[::1]",
-                                      "host",    "host:8 0", "99999"};
+    static const char *const bad[] = {"",  "host:", "host:abc", "host:65536", "host:-1", "host:80x",
+                                      ":", "[::1]", "host",     "host:8 0",   "99999"};
     struct config c;
     char err[256];
 
@@ -425,9 +424,8 @@ static void test_config_set_auth_reads_key_and_secret(void **state)
     char err[256];
 
     config_init(&c);
-    assert_int_equal(config_set_auth(&c, "AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCY", err,
-                                     sizeof(err)),
-                     BB_OK);
+    assert_int_equal(
+        config_set_auth(&c, "AKIDEXAMPLE:wJalrXUtnFEMI/K7MDENG+bPxRfiCY", err, sizeof(err)), BB_OK);
     assert_true(c.auth_enabled);
     assert_string_equal(c.access_key, "AKIDEXAMPLE");
     assert_string_equal(c.secret_key, "wJalrXUtnFEMI/K7MDENG+bPxRfiCY");

@@ -202,8 +202,7 @@ static void test_http_parse_head_keeps_the_raw_path(void **state)
 
 static void test_http_parse_head_splits_the_query(void **state)
 {
-    assert_int_equal(parse("GET /b?list-type=2&prefix=a%2F&delimiter=%2F HTTP/1.1\r\n\r\n"),
-                     BB_OK);
+    assert_int_equal(parse("GET /b?list-type=2&prefix=a%2F&delimiter=%2F HTTP/1.1\r\n\r\n"), BB_OK);
     assert_span(head.path, head.path_len, "/b");
     assert_span(head.query, head.query_len, "list-type=2&prefix=a%2F&delimiter=%2F");
 
@@ -447,7 +446,8 @@ static void test_http_chunked_feed_decodes_every_split(void **state)
 
 static void test_http_chunked_feed_reads_hex_sizes(void **state)
 {
-    const char *body = "A\r\n0123456789\r\n0010\r\nabcdefghijklmnop\r\nb\r\nABCDEFGHIJK\r\n0\r\n\r\n";
+    const char *body =
+        "A\r\n0123456789\r\n0010\r\nabcdefghijklmnop\r\nb\r\nABCDEFGHIJK\r\n0\r\n\r\n";
     struct sink s;
 
     sink_init(&s);

@@ -66,8 +66,7 @@ static struct store_object row(const char *key, uint64_t size)
     return o;
 }
 
-static void put_keys(struct store_index *ix, const char *bucket, const char *const *keys,
-                     size_t n)
+static void put_keys(struct store_index *ix, const char *bucket, const char *const *keys, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         struct store_object o = row(keys[i], i);
@@ -304,10 +303,10 @@ static void assert_seen(const struct seen *s, const char *const *want, size_t n)
     } while (0)
 
 static const char *const mixed_keys[] = {
-    "\xe4\xb8\xad",     /* 中 */
+    "\xe4\xb8\xad", /* 中 */
     "b",
     "a/b",
-    "\xc3\xa9",         /* é */
+    "\xc3\xa9", /* é */
     "a",
     "a-b",
     "\xf0\x9f\x98\x80", /* 😀 */
@@ -491,8 +490,8 @@ static void test_store_index_scan_pages_through_many_keys(void **state)
     p.page = 300;
     for (;;) {
         p.n = 0;
-        assert_int_equal(
-            store_index_scan(f->ix, "bkt", "k/", pages ? p.last : NULL, page_row, &p), BB_OK);
+        assert_int_equal(store_index_scan(f->ix, "bkt", "k/", pages ? p.last : NULL, page_row, &p),
+                         BB_OK);
         total += p.n;
         pages++;
         if (p.n < p.page)

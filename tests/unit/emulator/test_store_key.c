@@ -113,6 +113,31 @@ static void assert_round_trip(const char *key, size_t len)
     bb_buf_cleanup(&path);
 }
 
+/* 1 when a '/'-separated segment of @key is "." or "..". */
+static int has_dot_segment(const char *key, size_t len)
+{
+    size_t start = 0;
+
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && key[i] != '/')
+            continue;
+        size_t n = i - start;
+        if ((n == 1 && key[start] == '.') || (n == 2 && key[start] == '.' && key[start + 1] == '.'))
+            return 1;
+        start = i + 1;
+    }
+    return 0;
+}
+
+/* A key with a "." or ".." segment is refused; any other round-trips. */
+static void assert_refused_or_round_trip(const char *key, size_t len)
+{
+    if (has_dot_segment(key, len))
+        assert_key_refused(key, len, BB_EINVAL);
+    else
+        assert_round_trip(key, len);
+}
+
 /* ---- bucket names ---- */
 
 static void test_store_key_check_bucket_accepts_ordinary_names(void **state)
@@ -231,13 +256,25 @@ static void test_store_key_to_path_escapes_empty_segments(void **state)
     assert_path("//", "%/%/%");
 }
 
-static void test_store_key_to_path_escapes_dot_segments(void **state)
+static void test_store_key_to_path_refuses_dot_segments(void **state)
 {
-    assert_path(".", "%.");
-    assert_path("..", "%..");
-    assert_path("a/../b", "a/%../b");
-    assert_path("./..", "%./%..");
-    assert_path("../../etc/passwd", "%../%../etc/passwd");
+    static const char *const bad[] = {
+        ".",   "..",    "a/../b", "./..",  "../../etc/passwd", "a/.",
+        "./a", "a/./b", "a/..",   "a//..", "\xc3\xa9/../x",    "/./",
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_key_refused(bad[i], strlen(bad[i]), BB_EINVAL);
+}
+
+static void test_store_key_to_path_keeps_other_dot_names(void **state)
+{
+    assert_path("...", "...");
+    assert_path(".a", ".a");
+    assert_path("a.", "a.");
+    assert_path("..a/a..", "..a/a..");
+    assert_path(".../....", ".../....");
+    assert_path(".hidden/.config", ".hidden/.config");
 }
 
 static void test_store_key_to_path_escapes_segments_starting_with_percent(void **state)
@@ -257,8 +294,8 @@ static void test_store_key_to_path_appends_to_the_buffer(void **state)
 
     bb_buf_init(&b, 1024);
     assert_int_equal(bb_buf_appends(&b, "/data/bucket/"), BB_OK);
-    assert_int_equal(store_key_to_path(&b, "x/../y", 6, &why), BB_OK);
-    assert_string_equal(b.data, "/data/bucket/x/%../y");
+    assert_int_equal(store_key_to_path(&b, "x//%y", 5, &why), BB_OK);
+    assert_string_equal(b.data, "/data/bucket/x/%/%%y");
     bb_buf_cleanup(&b);
 }
 
@@ -357,13 +394,7 @@ static void test_store_key_from_path_inverts_the_table(void **state)
         "/a",
         "a/",
         "/a/",
-        ".",
-        "..",
         "...",
-        "./..",
-        "a/./b",
-        "a/../b",
-        "../../../etc/passwd",
         "%",
         "%%",
         "%.",
@@ -377,9 +408,9 @@ static void test_store_key_from_path_inverts_the_table(void **state)
         "new\nline",
         "caf\xc3\xa9",
         "\xe4\xb8\xad\xe6\x96\x87/\xe6\x96\x87\xe4\xbb\xb6.txt",
-        "emoji/\xf0\x9f\x98\x80/.",
-        "\xc3\xa9/../\xe4\xb8\xad",
         "trailing/dot.",
+        "emoji/\xf0\x9f\x98\x80/.../.x",
+        "..a/b..",
         "-/_/~",
     };
 
@@ -388,7 +419,8 @@ static void test_store_key_from_path_inverts_the_table(void **state)
 }
 
 /* Every key over a small alphabet that stresses the escaping, up to 6
- * symbols long: all round-trip and all stay inside the bucket. */
+ * symbols long: those with a "." or ".." segment are refused, all others
+ * round-trip and stay inside the bucket. */
 static void test_store_key_from_path_round_trips_every_short_key(void **state)
 {
     static const char *const sym[] = {"/", ".", "%", "a", "\xc3\xa9"};
@@ -409,7 +441,7 @@ static void test_store_key_from_path_round_trips_every_short_key(void **state)
                 memcpy(key + k, s, strlen(s));
                 k += strlen(s);
             }
-            assert_round_trip(key, k);
+            assert_refused_or_round_trip(key, k);
             count++;
         }
     }
@@ -434,7 +466,7 @@ static void test_store_key_from_path_round_trips_random_keys(void **state)
             memcpy(key + k, s, strlen(s));
             k += strlen(s);
         }
-        assert_round_trip(key, k);
+        assert_refused_or_round_trip(key, k);
     }
 }
 
@@ -451,7 +483,8 @@ int main(void)
         cmocka_unit_test(test_store_key_check_bucket_refuses_reserved_suffixes),
         cmocka_unit_test(test_store_key_to_path_keeps_ordinary_keys),
         cmocka_unit_test(test_store_key_to_path_escapes_empty_segments),
-        cmocka_unit_test(test_store_key_to_path_escapes_dot_segments),
+        cmocka_unit_test(test_store_key_to_path_refuses_dot_segments),
+        cmocka_unit_test(test_store_key_to_path_keeps_other_dot_names),
         cmocka_unit_test(test_store_key_to_path_escapes_segments_starting_with_percent),
         cmocka_unit_test(test_store_key_to_path_appends_to_the_buffer),
         cmocka_unit_test(test_store_key_to_path_refuses_empty_key),

@@ -129,7 +129,8 @@ static void test_s3_error_code_and_status_of_common_errors(void **state)
 static void test_s3_error_message_gives_the_default_text(void **state)
 {
     assert_string_equal(s3_error_message(S3E_NO_SUCH_KEY), "The specified key does not exist.");
-    assert_string_equal(s3_error_message(S3E_NO_SUCH_BUCKET), "The specified bucket does not exist");
+    assert_string_equal(s3_error_message(S3E_NO_SUCH_BUCKET),
+                        "The specified bucket does not exist");
     assert_string_equal(s3_error_message(S3E_ACCESS_DENIED), "Access Denied");
 }
 
@@ -183,10 +184,9 @@ static void test_s3_error_xml_uses_the_given_message(void **state)
     struct error_doc d;
 
     bb_buf_init(&b, 1 << 16);
-    assert_int_equal(
-        s3_error_xml(&b, S3E_INVALID_ARGUMENT, "Part number must be an integer", NULL, 0, NULL,
-                     "RID"),
-        BB_OK);
+    assert_int_equal(s3_error_xml(&b, S3E_INVALID_ARGUMENT, "Part number must be an integer", NULL,
+                                  0, NULL, "RID"),
+                     BB_OK);
     doc_parse(&d, b.data, b.len);
     assert_child(&d, 0, "Code", "InvalidArgument");
     assert_child(&d, 1, "Message", "Part number must be an integer");
@@ -200,16 +200,15 @@ static void test_s3_error_xml_uses_the_given_message(void **state)
 static void test_s3_error_xml_escapes_every_value(void **state)
 {
     const char *nasty = "a&b <c> \"d\" 'e' ]]> &amp;";
-    const struct s3_error_field fields[] = {{"Key", nasty},
-                                            {"Condition", "If-Match: \"x\""},
-                                            {"Unicode", "caf\xc3\xa9 \xe4\xb8\xad"}};
+    const struct s3_error_field fields[] = {
+        {"Key", nasty}, {"Condition", "If-Match: \"x\""}, {"Unicode", "caf\xc3\xa9 \xe4\xb8\xad"}};
     struct bb_buf b;
     struct error_doc d;
 
     bb_buf_init(&b, 1 << 16);
-    assert_int_equal(s3_error_xml(&b, S3E_PRECONDITION_FAILED, "m<&>m", fields, 3,
-                                  "/b/<script>&x", "R&<>"),
-                     BB_OK);
+    assert_int_equal(
+        s3_error_xml(&b, S3E_PRECONDITION_FAILED, "m<&>m", fields, 3, "/b/<script>&x", "R&<>"),
+        BB_OK);
     assert_null(strstr(b.data, "<script>"));
     assert_null(strstr(b.data, "a&b"));
     doc_parse(&d, b.data, b.len);

@@ -19,8 +19,8 @@ static void assert_range(const char *v, uint64_t size, uint64_t want_first, uint
     int rc = s3_range_parse(v, size, &first, &last);
 
     if (rc != 1)
-        fail_msg("\"%s\" on %llu bytes: rc %d, want 1", v ? v : "(null)",
-                 (unsigned long long)size, rc);
+        fail_msg("\"%s\" on %llu bytes: rc %d, want 1", v ? v : "(null)", (unsigned long long)size,
+                 rc);
     if (first != want_first || last != want_last)
         fail_msg("\"%s\" on %llu bytes: [%llu, %llu], want [%llu, %llu]", v,
                  (unsigned long long)size, (unsigned long long)first, (unsigned long long)last,
@@ -34,8 +34,8 @@ static void assert_range_rc(const char *v, uint64_t size, int want)
     int rc = s3_range_parse(v, size, &first, &last);
 
     if (rc != want)
-        fail_msg("\"%s\" on %llu bytes: rc %d, want %d", v ? v : "(null)",
-                 (unsigned long long)size, rc, want);
+        fail_msg("\"%s\" on %llu bytes: rc %d, want %d", v ? v : "(null)", (unsigned long long)size,
+                 rc, want);
 }
 
 #define WHOLE(v, size) assert_range_rc(v, size, 0)

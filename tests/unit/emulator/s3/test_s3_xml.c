@@ -114,16 +114,17 @@ static void test_s3_xml_parse_delete_decodes_entities_and_unicode(void **state)
     struct s3_xml_delete d;
     const char *why;
 
-    assert_int_equal(parse_delete("<Delete>"
-                                  "<Object><Key>a&amp;b</Key></Object>"
-                                  "<Object><Key>&lt;tag&gt; &quot;q&quot; &apos;s&apos;</Key></Object>"
-                                  "<Object><Key>caf\xc3\xa9/\xe4\xb8\xad\xf0\x9f\x98\x80</Key></Object>"
-                                  "<Object><Key>&#x4e2d;&#233;</Key></Object>"
-                                  "<Object><Key><![CDATA[x<&>y]]></Key></Object>"
-                                  "<Object><Key> spaced / key </Key></Object>"
-                                  "</Delete>",
-                                  &d, &why),
-                     BB_OK);
+    assert_int_equal(
+        parse_delete("<Delete>"
+                     "<Object><Key>a&amp;b</Key></Object>"
+                     "<Object><Key>&lt;tag&gt; &quot;q&quot; &apos;s&apos;</Key></Object>"
+                     "<Object><Key>caf\xc3\xa9/\xe4\xb8\xad\xf0\x9f\x98\x80</Key></Object>"
+                     "<Object><Key>&#x4e2d;&#233;</Key></Object>"
+                     "<Object><Key><![CDATA[x<&>y]]></Key></Object>"
+                     "<Object><Key> spaced / key </Key></Object>"
+                     "</Delete>",
+                     &d, &why),
+        BB_OK);
     assert_int_equal(d.nkeys, 6);
     assert_string_equal(d.keys[0], "a&b");
     assert_string_equal(d.keys[1], "<tag> \"q\" 's'");
@@ -282,8 +283,7 @@ static void test_s3_xml_parse_create_bucket_without_location_constraint(void **s
     assert_int_equal(s3_xml_parse_create_bucket(xml, strlen(xml), loc, sizeof(loc), &why), BB_OK);
     assert_string_equal(loc, "");
     memset(loc, 'x', sizeof(loc));
-    assert_int_equal(s3_xml_parse_create_bucket(xml2, strlen(xml2), loc, sizeof(loc), &why),
-                     BB_OK);
+    assert_int_equal(s3_xml_parse_create_bucket(xml2, strlen(xml2), loc, sizeof(loc), &why), BB_OK);
     assert_string_equal(loc, "");
 }
 
