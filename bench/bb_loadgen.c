@@ -2,9 +2,10 @@
 /*
  * bb_loadgen: closed-loop S3 PUT/GET load generator.
  *
- * N easy handles run concurrently on one curl multi handle; each handle is
- * reused for the next request as soon as its previous one finishes, so the
- * connections stay alive. Every request is signed by libcurl itself
+ * --concurrency easy handles run concurrently, split over --threads worker
+ * threads with one curl multi handle each; each easy handle is reused for the
+ * next request as soon as its previous one finishes, so the connections stay
+ * alive. Every request is signed by libcurl itself
  * (CURLOPT_AWS_SIGV4). Per-request latency is taken on the monotonic clock
  * and one JSON line with the totals and percentiles is printed on stdout.
  *
@@ -22,6 +23,8 @@
 #include <openssl/evp.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -57,6 +60,7 @@ struct options {
     long keys;
     long timeout_s;
     uint64_t stream_above;
+    int threads;
     bool create_bucket;
     bool check_size;
     bool sign_stream;
@@ -75,19 +79,31 @@ struct slot {
     char url[URL_MAX];
 };
 
-/* One measured phase (the populate phase of a GET run is one too). */
+/* One phase of one worker (the populate phase of a GET run is one too). */
 struct phase {
     enum op op;
-    long count;      /* requests to issue at most */
+    long count;     /* requests this worker issues at most */
+    long first_key; /* key of request i is first_key + i * stride */
+    long stride;
     double deadline; /* no new request after this monotonic time */
     long issued;
     long done;
     long errors;
     bool record;
-    bool first_error_shown;
+    double t_start;
+    double t_end;
     double *lat;
     size_t nlat;
     size_t cap;
+};
+
+/* A worker thread: its own multi handle and its share of the slots. */
+struct worker {
+    pthread_t thread;
+    CURLM *multi;
+    struct slot *slots;
+    int nslots;
+    struct phase p;
 };
 
 static struct options opt = {
@@ -113,6 +129,8 @@ static struct curl_slist *get_headers;
 static char sigv4_param[128];
 static char put_hash_header[128];
 static char prefix_buf[128];
+static atomic_bool error_shown;
+static pthread_barrier_t start_line;
 
 static double now_s(void)
 {
@@ -320,8 +338,7 @@ static bool finish(struct phase *p, struct slot *s, CURLcode rc)
     p->done++;
     if (!ok) {
         p->errors++;
-        if (!p->first_error_shown) {
-            p->first_error_shown = true;
+        if (!atomic_exchange(&error_shown, true)) {
             fprintf(stderr, "bb_loadgen: first error: %s %s: %s\n%s%s",
                     p->op == OP_GET ? "GET" : "PUT", s->url, why, s->err, s->errlen ? "\n" : "");
         }
@@ -340,7 +357,9 @@ static bool launch(CURLM *multi, struct phase *p, struct slot *s)
     /* stop early when the server clearly rejects everything */
     if (p->errors >= 100 && p->errors * 2 > p->done)
         return false;
-    key = p->op == OP_GET && opt.keys > 0 ? p->issued % opt.keys : p->issued;
+    key = p->first_key + p->issued * p->stride;
+    if (p->op == OP_GET)
+        key %= opt.keys;
     p->issued++;
     prepare(s, p->op, key);
     s->t0 = now_s();
@@ -349,15 +368,16 @@ static bool launch(CURLM *multi, struct phase *p, struct slot *s)
     return true;
 }
 
-/* Run one phase to completion; returns wall seconds from first launch to last finish. */
-static double run_phase(CURLM *multi, struct slot *slots, struct phase *p)
+/* Run the worker's phase to completion, noting when it started and ended. */
+static void run_phase(struct worker *w)
 {
+    struct phase *p = &w->p;
     int active = 0;
-    double t_start = now_s();
-    double t_end = t_start;
 
-    for (int i = 0; i < opt.concurrency; i++) {
-        if (launch(multi, p, &slots[i]))
+    p->t_start = now_s();
+    p->t_end = p->t_start;
+    for (int i = 0; i < w->nslots; i++) {
+        if (launch(w->multi, p, &w->slots[i]))
             active++;
     }
     while (active > 0) {
@@ -365,28 +385,36 @@ static double run_phase(CURLM *multi, struct slot *slots, struct phase *p)
         int left = 0;
         CURLMsg *m;
 
-        if (curl_multi_perform(multi, &running) != CURLM_OK)
+        if (curl_multi_perform(w->multi, &running) != CURLM_OK)
             die("curl_multi_perform failed");
-        while ((m = curl_multi_info_read(multi, &left)) != NULL) {
+        while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
             struct slot *s = NULL;
-
-            if (m->msg != CURLMSG_DONE)
-                continue;
             CURLcode rc = m->data.result;
             CURL *e = m->easy_handle;
 
+            if (m->msg != CURLMSG_DONE)
+                continue;
             curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&s);
             finish(p, s, rc);
-            t_end = now_s();
-            curl_multi_remove_handle(multi, e);
+            p->t_end = now_s();
+            curl_multi_remove_handle(w->multi, e);
             active--;
-            if (launch(multi, p, s))
+            if (launch(w->multi, p, s))
                 active++;
         }
-        if (active > 0 && running > 0 && curl_multi_poll(multi, NULL, 0, 100, NULL) != CURLM_OK)
+        if (active > 0 && running > 0 && curl_multi_poll(w->multi, NULL, 0, 100, NULL) != CURLM_OK)
             die("curl_multi_poll failed");
     }
-    return t_end - t_start;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+
+    pthread_barrier_wait(&start_line);
+    w->p.deadline = now_s() + opt.duration;
+    run_phase(w);
+    return NULL;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -452,6 +480,8 @@ static void usage(FILE *f)
             "  --op put|get          operation to measure (default put)\n"
             "  --size BYTES          object size (default 4096; suffixes k, m, g = KiB, MiB, GiB)\n"
             "  --concurrency N       requests in flight (default 1, max %d)\n"
+            "  --threads N           threads sharing them (default: online CPUs,\n"
+            "                        at most --concurrency)\n"
             "  --duration SECONDS    stop issuing after this long (default 5, max %.0f)\n"
             "  --count N             stop after N requests (default: duration only)\n"
             "  --keys N              GET: objects PUT first and read round-robin\n"
@@ -464,7 +494,7 @@ static void usage(FILE *f)
             "  --sign-stream         hash streamed bodies first instead of UNSIGNED-PAYLOAD\n"
             "  --timeout SECONDS     per-request timeout (default 120)\n"
             "  --verbose             libcurl verbose output\n"
-            "Prints one JSON line: op, size, concurrency, requests, errors, seconds,\n"
+            "Prints one JSON line: op, size, concurrency, threads, requests, errors, seconds,\n"
             "req_per_s, mib_per_s, p50_ms, p99_ms, max_ms. Exit 1 if any request failed.\n",
             MAX_CONCURRENCY, MAX_DURATION_S);
 }
@@ -537,6 +567,7 @@ static void parse_args(int argc, char **argv)
         O_SIGN_STREAM,
         O_TIMEOUT,
         O_VERBOSE,
+        O_THREADS,
         O_HELP,
     };
     static const struct option longopts[] = {
@@ -558,6 +589,7 @@ static void parse_args(int argc, char **argv)
         {"sign-stream", no_argument, NULL, O_SIGN_STREAM},
         {"timeout", required_argument, NULL, O_TIMEOUT},
         {"verbose", no_argument, NULL, O_VERBOSE},
+        {"threads", required_argument, NULL, O_THREADS},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -630,6 +662,9 @@ static void parse_args(int argc, char **argv)
         case O_VERBOSE:
             opt.verbose = true;
             break;
+        case O_THREADS:
+            opt.threads = (int)parse_long(optarg, 1, 64, "--threads");
+            break;
         case O_HELP:
             usage(stdout);
             exit(0);
@@ -644,6 +679,11 @@ static void parse_args(int argc, char **argv)
     }
     if (opt.count == 0)
         opt.count = MAX_COUNT;
+    if (opt.threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+        opt.threads = n < 1 ? 1 : n > 64 ? 64 : (int)n;
+    }
     if (opt.keys == 0)
         opt.keys = opt.concurrency * 4 < 16 ? 16 : opt.concurrency * 4;
     if (!opt.prefix) {
@@ -674,12 +714,63 @@ static void build_headers(void)
         die("out of memory");
 }
 
+/* Split the slots and the request budget over the workers. */
+static struct worker *make_workers(int nworkers, struct slot *slots)
+{
+    struct worker *w = calloc((size_t)nworkers, sizeof(*w));
+    int next = 0;
+
+    if (!w)
+        die("out of memory");
+    for (int i = 0; i < nworkers; i++) {
+        w[i].multi = curl_multi_init();
+        if (!w[i].multi)
+            die("curl_multi_init failed");
+        w[i].slots = slots + next;
+        w[i].nslots = opt.concurrency / nworkers + (i < opt.concurrency % nworkers);
+        next += w[i].nslots;
+        curl_multi_setopt(w[i].multi, CURLMOPT_MAXCONNECTS, (long)w[i].nslots + 4);
+        w[i].p.op = opt.op;
+        w[i].p.count = opt.count / nworkers + (i < opt.count % nworkers);
+        w[i].p.first_key = i;
+        w[i].p.stride = nworkers;
+        w[i].p.record = true;
+    }
+    return w;
+}
+
+/* PUT the objects a GET run reads, on worker 0's handles; not measured. */
+static bool populate(struct worker *w)
+{
+    struct phase saved = w->p;
+    bool ok;
+
+    memset(&w->p, 0, sizeof(w->p));
+    w->p.op = OP_PUT;
+    w->p.count = opt.keys;
+    w->p.stride = 1;
+    w->p.deadline = now_s() + MAX_DURATION_S;
+    run_phase(w);
+    ok = w->p.errors == 0;
+    if (!ok)
+        fprintf(stderr, "bb_loadgen: populating %ld keys for GET failed (%ld errors)\n", opt.keys,
+                w->p.errors);
+    w->p = saved;
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
     struct slot *slots;
-    struct phase p;
-    CURLM *multi;
+    struct worker *workers;
+    int nworkers;
+    double t_start = 0;
+    double t_end = 0;
     double secs;
+    long done = 0;
+    long errors = 0;
+    double *lat;
+    size_t nlat = 0;
     long ok;
     int status;
 
@@ -697,10 +788,11 @@ int main(int argc, char **argv)
     if (opt.create_bucket && !create_bucket())
         return 1;
 
-    multi = curl_multi_init();
-    if (!multi)
-        die("curl_multi_init failed");
-    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)opt.concurrency + 4);
+    nworkers = opt.threads;
+    if (nworkers > opt.concurrency)
+        nworkers = opt.concurrency;
+    if (nworkers > opt.count)
+        nworkers = (int)opt.count;
     slots = calloc((size_t)opt.concurrency, sizeof(*slots));
     if (!slots)
         die("out of memory");
@@ -710,48 +802,61 @@ int main(int argc, char **argv)
             die("curl_easy_init failed");
         setopt_common(&slots[i]);
     }
+    workers = make_workers(nworkers, slots);
+    if (opt.op == OP_GET && !populate(&workers[0]))
+        return 1;
 
-    if (opt.op == OP_GET) {
-        /* populate the keys the GET phase reads; not measured */
-        memset(&p, 0, sizeof(p));
-        p.op = OP_PUT;
-        p.count = opt.keys;
-        p.deadline = now_s() + MAX_DURATION_S;
-        run_phase(multi, slots, &p);
-        if (p.errors > 0) {
-            fprintf(stderr, "bb_loadgen: populating %ld keys for GET failed (%ld errors)\n",
-                    opt.keys, p.errors);
-            return 1;
-        }
+    if (pthread_barrier_init(&start_line, NULL, (unsigned)nworkers + 1) != 0)
+        die("pthread_barrier_init failed");
+    for (int i = 0; i < nworkers; i++) {
+        if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0)
+            die("pthread_create failed");
     }
+    pthread_barrier_wait(&start_line);
+    for (int i = 0; i < nworkers; i++) {
+        struct phase *p = &workers[i].p;
 
-    memset(&p, 0, sizeof(p));
-    p.op = opt.op;
-    p.count = opt.count;
-    p.record = true;
-    p.deadline = now_s() + opt.duration;
-    secs = run_phase(multi, slots, &p);
-    ok = p.done - p.errors;
-    qsort(p.lat, p.nlat, sizeof(double), cmp_double);
+        pthread_join(workers[i].thread, NULL);
+        if (i == 0 || p->t_start < t_start)
+            t_start = p->t_start;
+        if (i == 0 || p->t_end > t_end)
+            t_end = p->t_end;
+        done += p->done;
+        errors += p->errors;
+        nlat += p->nlat;
+    }
+    lat = xmalloc(nlat * sizeof(*lat));
+    nlat = 0;
+    for (int i = 0; i < nworkers; i++) {
+        memcpy(lat + nlat, workers[i].p.lat, workers[i].p.nlat * sizeof(*lat));
+        nlat += workers[i].p.nlat;
+    }
+    qsort(lat, nlat, sizeof(*lat), cmp_double);
+    secs = t_end - t_start;
     if (secs <= 0)
         secs = 1e-9;
-    printf("{\"op\":\"%s\",\"size\":%" PRIu64 ",\"concurrency\":%d,\"requests\":%ld,"
-           "\"errors\":%ld,\"seconds\":%.3f,\"req_per_s\":%.1f,\"mib_per_s\":%.2f,"
-           "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
-           opt.op == OP_GET ? "get" : "put", opt.size, opt.concurrency, p.done, p.errors, secs,
-           (double)ok / secs, (double)ok * (double)opt.size / secs / 1048576.0,
-           percentile(p.lat, p.nlat, 50), percentile(p.lat, p.nlat, 99),
-           p.nlat ? p.lat[p.nlat - 1] : 0.0);
+    ok = done - errors;
+    printf("{\"op\":\"%s\",\"size\":%" PRIu64 ",\"concurrency\":%d,\"threads\":%d,"
+           "\"requests\":%ld,\"errors\":%ld,\"seconds\":%.3f,\"req_per_s\":%.1f,"
+           "\"mib_per_s\":%.2f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
+           opt.op == OP_GET ? "get" : "put", opt.size, opt.concurrency, nworkers, done, errors,
+           secs, (double)ok / secs, (double)ok * (double)opt.size / secs / 1048576.0,
+           percentile(lat, nlat, 50), percentile(lat, nlat, 99), nlat ? lat[nlat - 1] : 0.0);
     fflush(stdout);
-    status = p.errors > 0 || ok == 0 ? 1 : 0;
+    status = errors > 0 || ok == 0 ? 1 : 0;
 
+    for (int i = 0; i < nworkers; i++) {
+        curl_multi_cleanup(workers[i].multi);
+        free(workers[i].p.lat);
+    }
     for (int i = 0; i < opt.concurrency; i++)
         curl_easy_cleanup(slots[i].easy);
-    curl_multi_cleanup(multi);
+    pthread_barrier_destroy(&start_line);
     curl_slist_free_all(put_headers);
     curl_slist_free_all(get_headers);
+    free(workers);
     free(slots);
-    free(p.lat);
+    free(lat);
     free(put_body);
     curl_global_cleanup();
     return status;

@@ -106,7 +106,7 @@ def main():
             "its column is the signing load generator's ceiling (its GETs return no body).\n"
         )
 
-    res_servers = [s for s in measured if s != "null"]
+    res_servers = measured
     big_mib = None
     if res_servers:
         for r in rss.values():
@@ -137,6 +137,9 @@ def main():
             st_cell = f"{fmt_ms(st)} (n={n})" if st is not None else "-"
             out.append(f"| {name} | {st_cell} | " + " | ".join(cells) + " |")
         out.append("")
+        if "null" in startups:
+            out.append("`null`'s startup is the method's floor: fork, exec and the probe's "
+                       "first connection to a server with nothing to set up.\n")
 
     bb = "bucketbridge"
     if bb in measured:

@@ -87,10 +87,6 @@ int db_open(struct db *db, const char *path, int full_durability)
         goto out;
     }
     sqlite3_busy_timeout(db->sql, 5000);
-    /* one process owns state.db: exclusive locking saves the fcntl locks
-     * and shared-memory index of every transaction */
-    if (db_exec(db, "PRAGMA locking_mode=EXCLUSIVE") < 0)
-        goto out;
     if (db_exec(db, "PRAGMA journal_mode=WAL") < 0)
         goto out;
     if (db_exec(db, full_durability ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") < 0)

@@ -4,6 +4,7 @@
 #include "bb_buf.h"
 #include "bb_err.h"
 #include "bb_mem.h"
+#include "bus_api.h"
 #include "config.h"
 #include "http_conn.h"
 #include "s3_error.h"
@@ -125,6 +126,10 @@ void route_request(struct http_req *r)
         }
         /* anything else under /_bucketbridge is not ours: S3 answers it
          * (InvalidBucketName, since bucket names cannot hold '_') */
+    }
+    if (bus_api_is_call(r)) {
+        bus_api_dispatch(r);
+        return;
     }
     s3_handler_dispatch(r);
 }

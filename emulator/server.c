@@ -10,6 +10,10 @@
 #include "config.h"
 #include "http_conn.h"
 #include "store.h"
+#include "bus.h"
+#include "bus_s3.h"
+
+int bus_target_webhook_callback(struct lws *wsi, int reason, void *user, void *in, size_t len);
 
 #include <libwebsockets.h>
 #include <signal.h>
@@ -24,8 +28,15 @@ static int conn_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user
     return http_conn_callback(wsi, (int)reason, user, in, len);
 }
 
+static int webhook_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                      size_t len)
+{
+    return bus_target_webhook_callback(wsi, (int)reason, user, in, len);
+}
+
 static const struct lws_protocols protocols[] = {
     {"bb-http", conn_cb, HTTP_CONN_PSS_SIZE, 0, 0, NULL, 0},
+    {"bb-webhook", webhook_cb, 0, 4096, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -59,6 +70,13 @@ int server_init(struct server *srv, const struct config *cfg)
     rc = store_open(cfg, &srv->store);
     if (rc < 0)
         return rc;
+    char err[512];
+    rc = bus_open(store_get_db(srv->store), cfg, &srv->bus, err, sizeof(err));
+    if (rc < 0) {
+        BB_LOG_ERROR("server", "event bus configuration error", "error=\"%s\"", err);
+        return rc;
+    }
+    bus_s3_attach(srv->bus, srv->store);
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
     memset(&info, 0, sizeof(info));
@@ -87,6 +105,7 @@ int server_init(struct server *srv, const struct config *cfg)
         return BB_EINVAL;
     }
     srv->bound_port = lws_get_vhost_listen_port(vh);
+    bus_start(srv->bus, srv->lws);
     srv->ready = 1;
     return BB_OK;
 }
@@ -111,6 +130,8 @@ int server_run(struct server *srv)
 
 void server_cleanup(struct server *srv)
 {
+    bus_free(srv->bus); /* before the loop goes: it cancels its timers */
+    srv->bus = NULL;
     if (srv->lws != NULL)
         lws_context_destroy(srv->lws); /* closes connections: unfinished uploads are dropped */
     srv->lws = NULL;

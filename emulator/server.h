@@ -11,12 +11,14 @@
 
 #include <stdint.h>
 
+struct bus;
 struct config;
 struct store;
 
 struct server {
     const struct config *cfg; /* borrowed; outlives the server */
     struct store *store;      /* owned */
+    struct bus *bus;          /* owned */
     struct lws_context *lws;
     int64_t started_ms;
     int bound_port;

@@ -26,7 +26,45 @@ struct store {
     unsigned long tmp_seq;
     struct db db;
     struct store_index *ix;
+    store_change_cb *hook;
+    store_committed_cb *after;
+    void *hook_arg;
 };
+
+struct db *store_get_db(struct store *st)
+{
+    return &st->db;
+}
+
+void store_set_change_hook(struct store *st, store_change_cb *cb, store_committed_cb *after,
+                           void *arg)
+{
+    st->hook = cb;
+    st->after = after;
+    st->hook_arg = arg;
+}
+
+/* Runs the hook for @c inside the open transaction. */
+static int run_hook(struct store *st, const struct store_change *c)
+{
+    return st->hook != NULL ? st->hook(st->hook_arg, c) : BB_OK;
+}
+
+static int commit_change(struct store *st, int rc)
+{
+    if (rc < 0) {
+        db_rollback(&st->db);
+        return rc;
+    }
+    rc = db_commit(&st->db);
+    if (rc < 0) {
+        db_rollback(&st->db);
+        return rc;
+    }
+    if (st->after != NULL)
+        st->after(st->hook_arg);
+    return BB_OK;
+}
 
 static int mkdir_p(const char *path)
 {
@@ -119,6 +157,9 @@ int store_open(const struct config *cfg, struct store **out)
         free(p);
         if (rc == BB_OK)
             rc = store_index_bucket_add(st->ix, cfg->buckets[i].name, cfg->buckets[i].eventbridge);
+        if (rc == BB_OK)
+            rc = store_index_bucket_set_eventbridge(st->ix, cfg->buckets[i].name,
+                                                    cfg->buckets[i].eventbridge);
         if (rc < 0)
             goto out;
     }
@@ -273,11 +314,19 @@ int store_object_commit(struct store *st, const char *bucket, const char *tmp_pa
     rc = make_parents(path, base_len);
     if (rc < 0)
         goto out;
-    if (rename(tmp_path, path) < 0) {
-        rc = errno == EISDIR || errno == ENOTDIR || errno == ENOTEMPTY ? BB_ECONFLICT : -errno;
+    /* index row and event first, in one transaction; the rename makes the
+     * object visible; the commit makes both durable together */
+    rc = db_begin(&st->db);
+    if (rc < 0)
         goto out;
+    rc = store_index_put(st->ix, bucket, o);
+    if (rc == BB_OK) {
+        struct store_change c = {0, bucket, o->key, o, cause};
+        rc = run_hook(st, &c);
     }
-    if (st->durable) {
+    if (rc == BB_OK && rename(tmp_path, path) < 0)
+        rc = errno == EISDIR || errno == ENOTDIR || errno == ENOTEMPTY ? BB_ECONFLICT : -errno;
+    if (rc == BB_OK && st->durable) {
         char *dir = bb_xstrdup(path);
         char *slash = strrchr(dir, '/');
         *slash = '\0';
@@ -288,7 +337,7 @@ int store_object_commit(struct store *st, const char *bucket, const char *tmp_pa
         }
         free(dir);
     }
-    rc = store_index_put(st->ix, bucket, o);
+    rc = commit_change(st, rc);
 out:
     free(path);
     return rc;
@@ -330,8 +379,17 @@ int store_object_delete(struct store *st, const char *bucket, const char *key,
             break;
     }
     free(path);
-    rc = store_index_delete(st->ix, bucket, key);
+    rc = db_begin(&st->db);
     if (rc < 0)
         return rc;
-    return removed || rc == 1;
+    rc = store_index_delete(st->ix, bucket, key);
+    if (rc >= 0 && (removed || rc == 1)) {
+        struct store_change c = {1, bucket, key, NULL, cause};
+        removed = 1;
+        rc = run_hook(st, &c);
+    }
+    rc = commit_change(st, rc < 0 ? rc : BB_OK);
+    if (rc < 0)
+        return rc;
+    return removed;
 }

@@ -14,6 +14,7 @@
 #include "store_index.h"
 
 struct config;
+struct db;
 struct store;
 
 /** Who caused a change; carried into the change's event. Borrowed. */
@@ -23,6 +24,21 @@ struct store_cause {
     const char *source_ip;
     const char *reason; /* "PutObject", "CopyObject", "CompleteMultipartUpload", "DeleteObject" */
 };
+
+/** A committed change, as the change hook sees it. Borrowed for the call. */
+struct store_change {
+    int deleted; /* 0: object created or replaced; 1: object deleted */
+    const char *bucket;
+    const char *key;
+    const struct store_object *object; /* created: the new row; deleted: NULL */
+    const struct store_cause *cause;
+};
+
+/** Called inside the transaction that commits a change; a negative return
+ * rolls the change back. */
+typedef int store_change_cb(void *arg, const struct store_change *c);
+/** Called after such a transaction committed. */
+typedef void store_committed_cb(void *arg);
 
 /**
  * Opens the data dir (creating it, .bucketbridge/ and its tmp/), sweeps
@@ -34,6 +50,10 @@ int store_open(const struct config *cfg, struct store **out);
 void store_free(struct store *st);
 
 const char *store_data_dir(const struct store *st);
+struct db *store_get_db(struct store *st);
+/** Installs the change hook (the event bus). @arg borrowed. */
+void store_set_change_hook(struct store *st, store_change_cb *cb, store_committed_cb *after,
+                           void *arg);
 struct store_index *store_get_index(struct store *st);
 
 /** 1 if the bucket exists, 0 if not. */

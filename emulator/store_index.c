@@ -21,6 +21,8 @@ enum {
     Q_GET,
     Q_DELETE,
     Q_SCAN,
+    Q_BUCKET_EB,
+    Q_BUCKET_SET_EB,
     Q_COUNT
 };
 
@@ -37,6 +39,8 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_DELETE] = "DELETE FROM objects WHERE bucket=?1 AND key=?2",
     [Q_SCAN] = "SELECT key, size, etag, content_type, mtime_ms, headers, checksum_alg, checksum"
                " FROM objects WHERE bucket=?1 AND key>?2 AND key>=?3 ORDER BY key",
+    [Q_BUCKET_EB] = "SELECT eventbridge FROM buckets WHERE name=?1",
+    [Q_BUCKET_SET_EB] = "UPDATE buckets SET eventbridge=?2 WHERE name=?1",
 };
 
 struct store_index {
@@ -136,6 +140,25 @@ static int exists_query(struct store_index *ix, int q, const char *name)
 int store_index_bucket_exists(struct store_index *ix, const char *name)
 {
     return exists_query(ix, Q_BUCKET_EXISTS, name);
+}
+
+int store_index_bucket_eventbridge(struct store_index *ix, const char *name)
+{
+    sqlite3_stmt *s = stmt(ix, Q_BUCKET_EB);
+    int on = 0;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        on = sqlite3_column_int(s, 0) != 0;
+    sqlite3_reset(s);
+    return on;
+}
+
+int store_index_bucket_set_eventbridge(struct store_index *ix, const char *name, int on)
+{
+    sqlite3_stmt *s = stmt(ix, Q_BUCKET_SET_EB);
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, on);
+    return step_done(ix, s);
 }
 
 int store_index_bucket_has_objects(struct store_index *ix, const char *name)

@@ -35,6 +35,10 @@ int store_index_bucket_add(struct store_index *ix, const char *name, int eventbr
 int store_index_bucket_remove(struct store_index *ix, const char *name);
 /** 1 if present, 0 if not, <0 on error. */
 int store_index_bucket_exists(struct store_index *ix, const char *name);
+/** 1 when @name sends events to EventBridge, 0 when not or absent. */
+int store_index_bucket_eventbridge(struct store_index *ix, const char *name);
+/** Turns EventBridge delivery of @name on or off. */
+int store_index_bucket_set_eventbridge(struct store_index *ix, const char *name, int on);
 /** 1 if the bucket has at least one object. */
 int store_index_bucket_has_objects(struct store_index *ix, const char *name);
 

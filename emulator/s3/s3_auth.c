@@ -136,7 +136,8 @@ static enum s3_error mismatch(struct s3_req *q, const struct s3_sigv4_auth *a,
     return S3E_SIGNATURE_DOES_NOT_MATCH;
 }
 
-static enum s3_error verify(struct s3_req *q, struct s3_sigv4_auth *a, int presigned)
+static enum s3_error verify(struct s3_req *q, struct s3_sigv4_auth *a, int presigned,
+                            const char *body_sha256)
 {
     const struct config *cfg = q->srv->cfg;
     struct http_req *r = q->http;
@@ -154,9 +155,10 @@ static enum s3_error verify(struct s3_req *q, struct s3_sigv4_auth *a, int presi
         s3_reply_error(q, S3E_INVALID_ACCESS_KEY_ID, NULL, &f, 1);
         return S3E_INVALID_ACCESS_KEY_ID;
     }
-    if (strcmp(a->service, "s3") != 0) {
-        s3_reply_error(q, S3E_AUTH_HEADER_MALFORMED,
-                       "The credential scope must name the service s3.", NULL, 0);
+    if (strcmp(a->service, q->service) != 0) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "The credential scope must name the service %s.", q->service);
+        s3_reply_error(q, S3E_AUTH_HEADER_MALFORMED, msg, NULL, 0);
         return S3E_AUTH_HEADER_MALFORMED;
     }
     for (size_t i = 0; i < r->head.nheaders; i++) {
@@ -166,7 +168,9 @@ static enum s3_error verify(struct s3_req *q, struct s3_sigv4_auth *a, int presi
         hdrs[i].value_len = r->head.headers[i].value_len;
     }
     snprintf(method, sizeof(method), "%.*s", (int)r->head.method_len, r->head.method);
-    if (presigned) {
+    if (body_sha256 != NULL) {
+        payload = body_sha256;
+    } else if (presigned) {
         payload = "UNSIGNED-PAYLOAD";
     } else if (q->auth.payload == S3_PAYLOAD_SHA256) {
         payload = q->auth.payload_sha256;
@@ -253,10 +257,17 @@ static enum s3_error check_header(struct s3_req *q, const char *authz, size_t le
         s3_reply_error(q, S3E_REQUEST_TIME_TOO_SKEWED, NULL, f, 3);
         return S3E_REQUEST_TIME_TOO_SKEWED;
     }
+    if (strcmp(q->service, "s3") != 0 &&
+        http_head_get(&q->http->head, "x-amz-content-sha256", NULL) == NULL) {
+        q->auth.payload = S3_PAYLOAD_UNSIGNED;
+        q->auth.deferred = 1;
+        q->auth.pending = a;
+        return S3E_NONE;
+    }
     e = declare_payload(q, 1);
     if (e != S3E_NONE)
         return e;
-    return verify(q, &a, 0);
+    return verify(q, &a, 0, NULL);
 }
 
 static enum s3_error check_presigned(struct s3_req *q)
@@ -288,7 +299,15 @@ static enum s3_error check_presigned(struct s3_req *q)
         return S3E_ACCESS_DENIED;
     }
     q->auth.payload = S3_PAYLOAD_UNSIGNED;
-    return verify(q, &a, 1);
+    return verify(q, &a, 1, NULL);
+}
+
+enum s3_error s3_auth_finish_deferred(struct s3_req *q, const char *payload_sha256)
+{
+    if (!q->auth.deferred)
+        return S3E_NONE;
+    q->auth.deferred = 0;
+    return verify(q, &q->auth.pending, 0, payload_sha256);
 }
 
 enum s3_error s3_auth_check(struct s3_req *q)

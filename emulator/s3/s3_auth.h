@@ -9,6 +9,7 @@
 #define BB_EMULATOR_S3_S3_AUTH_H
 
 #include "s3_error.h"
+#include "s3_sigv4.h"
 
 struct s3_req;
 
@@ -28,6 +29,10 @@ struct s3_auth_result {
     char scope[256];
     char seed_signature[65];
     int authenticated;
+    /* JSON APIs send no x-amz-content-sha256: the signature covers the
+     * body's hash, so it is checked once the body is read */
+    int deferred;
+    struct s3_sigv4_auth pending;
 };
 
 /**
@@ -36,5 +41,11 @@ struct s3_auth_result {
  * and string to sign in a SignatureDoesNotMatch body) and returns the error.
  */
 enum s3_error s3_auth_check(struct s3_req *q);
+
+/**
+ * Completes a deferred check (q->auth.deferred) with the hex SHA-256 of the
+ * body that was read. Same contract as s3_auth_check.
+ */
+enum s3_error s3_auth_finish_deferred(struct s3_req *q, const char *payload_sha256);
 
 #endif

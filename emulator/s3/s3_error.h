@@ -46,6 +46,19 @@ struct bb_buf;
        "You must provide the Content-Length HTTP header.")                                         \
     XX(NO_SUCH_BUCKET, "NoSuchBucket", 404, "The specified bucket does not exist")                 \
     XX(NO_SUCH_KEY, "NoSuchKey", 404, "The specified key does not exist.")                         \
+    XX(NO_SUCH_UPLOAD, "NoSuchUpload", 404,                                                        \
+       "The specified multipart upload does not exist. The upload ID might not be valid, or the "  \
+       "multipart upload might have been aborted or completed.")                                   \
+    XX(INVALID_PART, "InvalidPart", 400,                                                           \
+       "One or more of the specified parts could not be found. The part might not have been "      \
+       "uploaded, or the specified entity tag might not have matched the part's entity tag.")      \
+    XX(INVALID_PART_ORDER, "InvalidPartOrder", 400,                                                \
+       "The list of parts was not in ascending order. The parts list must be specified in order "  \
+       "by part number.")                                                                          \
+    XX(INVALID_PART_NUMBER, "InvalidPartNumber", 416,                                              \
+       "The requested partnumber is not satisfiable")                                              \
+    XX(ENTITY_TOO_SMALL, "EntityTooSmall", 400,                                                    \
+       "Your proposed upload is smaller than the minimum allowed object size.")                    \
     XX(NOT_IMPLEMENTED, "NotImplemented", 501,                                                     \
        "A header or query you provided implies functionality that is not implemented.")            \
     XX(PRECONDITION_FAILED, "PreconditionFailed", 412,                                             \

@@ -5,6 +5,7 @@
 #include "bb_err.h"
 #include "bb_log.h"
 #include "bb_mem.h"
+#include <cjson/cJSON.h>
 #include "config.h"
 #include "http_conn.h"
 #include "s3_sigv4.h"
@@ -81,6 +82,46 @@ void s3_reply_empty(struct s3_req *q, int status)
     http_resp_send(q->http, status);
 }
 
+/* The JSON 1.1 error shape of AWS's JSON APIs, for auth failures there. */
+static void json_error(struct s3_req *q, enum s3_error e, const char *message)
+{
+    const char *type = "ValidationException";
+    int status = 400;
+    cJSON *o = cJSON_CreateObject();
+    char *text;
+
+    switch (e) {
+    case S3E_SIGNATURE_DOES_NOT_MATCH:
+        type = "InvalidSignatureException";
+        status = 400;
+        break;
+    case S3E_INVALID_ACCESS_KEY_ID:
+        type = "UnrecognizedClientException";
+        status = 400;
+        break;
+    case S3E_ACCESS_DENIED:
+    case S3E_REQUEST_TIME_TOO_SKEWED:
+        type = e == S3E_ACCESS_DENIED ? "AccessDeniedException" : "InvalidSignatureException";
+        status = 400;
+        break;
+    case S3E_INTERNAL_ERROR:
+        type = "InternalException";
+        status = 500;
+        break;
+    default:
+        break;
+    }
+    cJSON_AddStringToObject(o, "__type", type);
+    cJSON_AddStringToObject(o, "message", message ? message : s3_error_message(e));
+    text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    http_resp_header(q->http, "Content-Type", "application/x-amz-json-1.1");
+    http_resp_header(q->http, "x-amzn-RequestId", "%s", q->http->request_id);
+    http_resp_body(q->http, bb_xstrdup(text), strlen(text));
+    cJSON_free(text);
+    http_resp_send(q->http, status);
+}
+
 void s3_reply_error(struct s3_req *q, enum s3_error e, const char *message,
                     const struct s3_error_field *fields, size_t nfields)
 {
@@ -90,6 +131,10 @@ void s3_reply_error(struct s3_req *q, enum s3_error e, const char *message,
 
     if (q->http->responded)
         return;
+    if (q->json_errors) {
+        json_error(q, e, message);
+        return;
+    }
     bb_buf_init(&b, 256 * 1024);
     snprintf(resource, sizeof(resource), "/%s%s%s", q->bucket ? q->bucket : "", q->key ? "/" : "",
              q->key ? q->key : "");
@@ -239,9 +284,6 @@ static const char *const unsupported_sub[] = {
     "torrent",
     "attributes",
     "versions",
-    "uploads",
-    "uploadId",
-    "notification",
     "policyStatus",
 };
 
@@ -287,10 +329,34 @@ static void op_head_object(struct s3_req *q)
     s3_object_get(q, 1);
 }
 
-static void op_copy_object(struct s3_req *q)
+/* ?uploadId=: the operations on one multipart upload. */
+static s3_op_fn *choose_upload(struct s3_req *q, const char **name)
 {
-    s3_reply_error(q, S3E_NOT_IMPLEMENTED, "CopyObject is not implemented by bucketbridge yet.",
-                   NULL, 0);
+    struct http_req *r = q->http;
+    char tmp[8];
+
+    if (method_is(r, "PUT")) {
+        if (s3_req_header(q, "x-amz-copy-source", tmp, sizeof(tmp)) != NULL) {
+            *name = "UploadPartCopy";
+            return s3_multipart_upload_part_copy;
+        }
+        *name = "UploadPart";
+        return s3_multipart_upload_part;
+    }
+    if (method_is(r, "POST")) {
+        *name = "CompleteMultipartUpload";
+        return s3_multipart_complete;
+    }
+    if (method_is(r, "DELETE")) {
+        *name = "AbortMultipartUpload";
+        return s3_multipart_abort;
+    }
+    if (method_is(r, "GET")) {
+        *name = "ListParts";
+        return s3_multipart_list_parts;
+    }
+    *name = "Unknown";
+    return op_method_not_allowed;
 }
 
 static s3_op_fn *choose(struct s3_req *q, const char **name)
@@ -306,6 +372,13 @@ static s3_op_fn *choose(struct s3_req *q, const char **name)
         if (unsupported(q) != NULL) {
             *name = "Unsupported";
             return op_not_implemented;
+        }
+        if (s3_req_query(q, "notification") != NULL) {
+            *name = method_is(r, "PUT") ? "PutBucketNotificationConfiguration"
+                                        : "GetBucketNotificationConfiguration";
+            return method_is(r, "PUT")   ? s3_notify_put
+                   : method_is(r, "GET") ? s3_notify_get
+                                         : op_method_not_allowed;
         }
         if (method_is(r, "PUT")) {
             *name = "CreateBucket";
@@ -324,6 +397,10 @@ static s3_op_fn *choose(struct s3_req *q, const char **name)
             return s3_req_query(q, "delete") ? s3_bucket_delete_objects : op_not_implemented;
         }
         if (method_is(r, "GET")) {
+            if (s3_req_query(q, "uploads") != NULL) {
+                *name = "ListMultipartUploads";
+                return s3_multipart_list_uploads;
+            }
             if (s3_req_query(q, "location") != NULL) {
                 *name = "GetBucketLocation";
                 return s3_bucket_location;
@@ -339,10 +416,16 @@ static s3_op_fn *choose(struct s3_req *q, const char **name)
         *name = "Unsupported";
         return op_not_implemented;
     }
+    if (s3_req_query(q, "uploadId") != NULL)
+        return choose_upload(q, name);
+    if (s3_req_query(q, "uploads") != NULL) {
+        *name = "CreateMultipartUpload";
+        return method_is(r, "POST") ? s3_multipart_create : op_method_not_allowed;
+    }
     if (method_is(r, "PUT")) {
         if (s3_req_header(q, "x-amz-copy-source", tmp, sizeof(tmp)) != NULL) {
             *name = "CopyObject";
-            return op_copy_object;
+            return s3_copy_object;
         }
         *name = "PutObject";
         return s3_object_put;
@@ -366,7 +449,9 @@ static s3_op_fn *choose(struct s3_req *q, const char **name)
 /* Operations that take their body themselves (s3_body_begin in the op). */
 static int op_reads_body(s3_op_fn *fn)
 {
-    return fn == s3_object_put || fn == s3_bucket_delete_objects || fn == s3_bucket_create;
+    return fn == s3_object_put || fn == s3_bucket_delete_objects || fn == s3_bucket_create ||
+           fn == s3_notify_put ||
+           fn == s3_multipart_upload_part || fn == s3_multipart_complete;
 }
 
 /* Runs the operation once a body it does not use has been read. */
@@ -377,18 +462,25 @@ static void run_after_body(struct http_req *r)
     choose(q, &name)(q);
 }
 
-void s3_handler_dispatch(struct http_req *r)
+struct s3_req *s3_req_attach(struct http_req *r)
 {
     struct s3_req *q = bb_xcalloc(1, sizeof(*q));
-    s3_op_fn *fn;
-    const char *why = NULL;
-
     q->http = r;
     q->srv = r->srv;
     q->store = r->srv->store;
     q->body.fd = -1;
+    q->service = "s3";
     r->ctx = q;
     r->on_free = req_free;
+    return q;
+}
+
+void s3_handler_dispatch(struct http_req *r)
+{
+    struct s3_req *q = s3_req_attach(r);
+    s3_op_fn *fn;
+    const char *why = NULL;
+
     r->op = "S3";
 
     if (parse_path(q, r->head.path, r->head.path_len) < 0 ||

@@ -37,7 +37,12 @@ struct s3_req {
     size_t nq;
     struct s3_auth_result auth;
     struct s3_body body;
+    const char *service; /* credential scope service: "s3", or "events" for the EventBridge API */
+    int json_errors;     /* answer errors as JSON 1.1 {"__type", "message"} (EventBridge API) */
 };
+
+/** Sets up an s3_req for @r (attached as r->ctx, freed with the request). */
+struct s3_req *s3_req_attach(struct http_req *r);
 
 /** Entry point from route.c: parses, authenticates and dispatches. */
 void s3_handler_dispatch(struct http_req *r);
@@ -74,5 +79,26 @@ void s3_bucket_delete_objects(struct s3_req *q);
 void s3_object_put(struct s3_req *q);
 void s3_object_get(struct s3_req *q, int head_only);
 void s3_object_delete(struct s3_req *q);
+void s3_notify_put(struct s3_req *q);
+void s3_notify_get(struct s3_req *q);
+
+/* Operations (s3_multipart.c, s3_copy.c). */
+void s3_multipart_create(struct s3_req *q);
+void s3_multipart_upload_part(struct s3_req *q);
+void s3_multipart_upload_part_copy(struct s3_req *q);
+void s3_multipart_complete(struct s3_req *q);
+void s3_multipart_abort(struct s3_req *q);
+void s3_multipart_list_parts(struct s3_req *q);
+void s3_multipart_list_uploads(struct s3_req *q);
+void s3_copy_object(struct s3_req *q);
+
+/**
+ * The request headers an object keeps (x-amz-meta-*, Cache-Control,
+ * Content-Disposition, ...; aws-chunked stripped) as the JSON array stored
+ * with it. Returns a new string (free()), or NULL with *e set
+ * (MetadataTooLarge). Used by PutObject, CreateMultipartUpload and
+ * CopyObject with the REPLACE directive.
+ */
+char *s3_object_collect_headers(struct s3_req *q, enum s3_error *e);
 
 #endif

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "http_conn.h"
 #include "s3_handler.h"
+#include "s3_multipart.h"
 #include "s3_range.h"
 #include "server.h"
 #include "store.h"
@@ -310,7 +311,13 @@ void s3_object_get(struct s3_req *q, int head_only)
         goto out;
     }
     uint64_t size = (uint64_t)sb.st_size;
-    range = s3_range_parse(s3_req_header(q, "range", v, sizeof(v)), size, &first, &last);
+    if (s3_req_query(q, "partNumber") != NULL) {
+        range = s3_multipart_part_range(q, &o, size, &first, &last);
+        if (range < 0)
+            goto out; /* answered */
+    } else {
+        range = s3_range_parse(s3_req_header(q, "range", v, sizeof(v)), size, &first, &last);
+    }
     if (range < 0) {
         char sz[32];
         snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
@@ -338,7 +345,8 @@ void s3_object_get(struct s3_req *q, int head_only)
         enum bb_checksum_alg a = bb_checksum_alg_from_name(o.checksum_alg);
         if (a != BB_CHECKSUM_NONE) {
             http_resp_header(r, bb_checksum_header_name(a), "%s", o.checksum);
-            http_resp_header(r, "x-amz-checksum-type", "FULL_OBJECT");
+            http_resp_header(r, "x-amz-checksum-type", "%s",
+                             strchr(o.checksum, '-') ? "COMPOSITE" : "FULL_OBJECT");
         }
     }
     if (range == 1) {
@@ -358,6 +366,11 @@ out:
     if (fd >= 0)
         close(fd);
     store_object_cleanup(&o);
+}
+
+char *s3_object_collect_headers(struct s3_req *q, enum s3_error *e)
+{
+    return collect_headers(q, e);
 }
 
 void s3_object_delete(struct s3_req *q)

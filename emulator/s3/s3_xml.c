@@ -5,10 +5,12 @@
 #include "bb_err.h"
 #include "bb_mem.h"
 
+#include <cjson/cJSON.h>
 #include <expat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define XML_MAX_DEPTH 16
 #define XML_MAX_TEXT 4096
@@ -26,7 +28,19 @@ struct xml_ctx {
     /* create bucket */
     char *loc;
     size_t loc_n;
+    /* complete multipart upload */
+    struct s3_xml_complete *cmp;
+    size_t cmp_cap;
+    /* notification configuration */
+    cJSON *notif;
+    cJSON *cur;
+    int *eventbridge;
+    char rule_name[16];
+    char *rule_value;
 };
+
+static void notify_start(struct xml_ctx *x);
+static void notify_end(struct xml_ctx *x);
 
 static void stop(struct xml_ctx *x, const char *why)
 {
@@ -44,6 +58,9 @@ static const char *local_name(const char *name)
         return sep + 1;
     return colon != NULL ? colon + 1 : name;
 }
+
+static void complete_part_start(struct xml_ctx *x);
+static void complete_end(struct xml_ctx *x);
 
 static void on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
@@ -63,6 +80,10 @@ static void on_start(void *ud, const XML_Char *name, const XML_Char **atts)
         }
         x->have_key = 0;
     }
+    if (x->cmp != NULL && x->depth == 2 && strcmp(x->names[1], "Part") == 0)
+        complete_part_start(x);
+    if (x->notif != NULL)
+        notify_start(x);
 }
 
 static void on_text(void *ud, const XML_Char *s, int len)
@@ -100,6 +121,10 @@ static void on_end(void *ud, const XML_Char *name)
         } else if (at(x, 2, "Delete", "Quiet", NULL)) {
             x->del->quiet = x->text.data != NULL && strcmp(x->text.data, "true") == 0;
         }
+    } else if (x->cmp != NULL) {
+        complete_end(x);
+    } else if (x->notif != NULL) {
+        notify_end(x);
     } else if (x->loc != NULL && at(x, 2, "CreateBucketConfiguration", "LocationConstraint", NULL)) {
         snprintf(x->loc, x->loc_n, "%s", x->text.data ? x->text.data : "");
     }
@@ -197,6 +222,196 @@ int s3_xml_parse_create_bucket(const char *xml, size_t len, char *loc, size_t n,
     x.loc = loc;
     x.loc_n = n;
     rc = run(&x, xml, len, "CreateBucketConfiguration");
+    *why = x.why;
+    return rc;
+}
+
+/* CompleteMultipartUpload: a <Part> opens; the array grows by doubling up
+ * to S3_XML_MAX_PARTS. */
+static void complete_part_start(struct xml_ctx *x)
+{
+    struct s3_xml_complete *c = x->cmp;
+
+    if (c->nparts == S3_XML_MAX_PARTS) {
+        stop(x, "A CompleteMultipartUpload request may name at most 10000 parts.");
+        return;
+    }
+    if (c->nparts == x->cmp_cap) {
+        x->cmp_cap = x->cmp_cap == 0 ? 16 : x->cmp_cap * 2;
+        if (x->cmp_cap > S3_XML_MAX_PARTS)
+            x->cmp_cap = S3_XML_MAX_PARTS;
+        c->parts = bb_xrealloc(c->parts, x->cmp_cap * sizeof(c->parts[0]));
+    }
+    memset(&c->parts[c->nparts], 0, sizeof(c->parts[0]));
+    c->parts[c->nparts].number = -1;
+    c->nparts++;
+}
+
+static void complete_end(struct xml_ctx *x)
+{
+    struct s3_xml_complete *c = x->cmp;
+    struct s3_xml_part *p = c->nparts > 0 ? &c->parts[c->nparts - 1] : NULL;
+    const char *text = x->text.data ? x->text.data : "";
+
+    if (p == NULL || x->depth < 2 || strcmp(x->names[1], "Part") != 0)
+        return;
+    if (at(x, 2, "CompleteMultipartUpload", "Part", NULL)) {
+        if (p->number < 0 || p->etag == NULL)
+            stop(x, "Every <Part> needs a <PartNumber> and an <ETag>.");
+        return;
+    }
+    if (x->depth != 3 || strcmp(x->names[0], "CompleteMultipartUpload") != 0)
+        return;
+    if (strcmp(x->names[2], "PartNumber") == 0) {
+        long v = 0;
+        size_t n = x->text.len;
+        if (n == 0 || n > 9) {
+            stop(x, "A <PartNumber> must be an integer between 1 and 10000.");
+            return;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (text[i] < '0' || text[i] > '9') {
+                stop(x, "A <PartNumber> must be an integer between 1 and 10000.");
+                return;
+            }
+            v = v * 10 + (text[i] - '0');
+        }
+        p->number = v;
+    } else if (strcmp(x->names[2], "ETag") == 0) {
+        free(p->etag);
+        p->etag = bb_xstrndup(text, x->text.len);
+    } else if (strncmp(x->names[2], "Checksum", 8) == 0 && x->names[2][8] != '\0' &&
+               strcmp(x->names[2], "ChecksumType") != 0) {
+        snprintf(p->checksum_alg, sizeof(p->checksum_alg), "%s", x->names[2] + 8);
+        free(p->checksum);
+        p->checksum = bb_xstrndup(text, x->text.len);
+    }
+}
+
+int s3_xml_parse_complete(const char *xml, size_t len, struct s3_xml_complete *out,
+                          const char **why)
+{
+    struct xml_ctx x;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    memset(&x, 0, sizeof(x));
+    x.cmp = out;
+    rc = run(&x, xml, len, "CompleteMultipartUpload");
+    if (rc == BB_OK && out->nparts == 0) {
+        x.why = "You must specify at least one part.";
+        rc = BB_EINVAL;
+    }
+    *why = x.why;
+    return rc;
+}
+
+void s3_xml_complete_cleanup(struct s3_xml_complete *c)
+{
+    for (size_t i = 0; i < c->nparts; i++) {
+        free(c->parts[i].etag);
+        free(c->parts[i].checksum);
+    }
+    free(c->parts);
+    memset(c, 0, sizeof(*c));
+}
+
+/* Configuration kinds and the element naming their destination. */
+static const char *notify_kind(const char *element)
+{
+    if (strcmp(element, "QueueConfiguration") == 0)
+        return "Queue";
+    if (strcmp(element, "TopicConfiguration") == 0)
+        return "Topic";
+    if (strcmp(element, "CloudFunctionConfiguration") == 0)
+        return "CloudFunction";
+    return NULL;
+}
+
+static void notify_start(struct xml_ctx *x)
+{
+    if (x->depth == 2) {
+        const char *kind = notify_kind(x->names[1]);
+        if (strcmp(x->names[1], "EventBridgeConfiguration") == 0) {
+            *x->eventbridge = 1;
+        } else if (kind != NULL) {
+            if (cJSON_GetArraySize(x->notif) >= 100) {
+                stop(x, "Too many notification configurations.");
+                return;
+            }
+            x->cur = cJSON_CreateObject();
+            cJSON_AddStringToObject(x->cur, "Kind", kind);
+            cJSON_AddArrayToObject(x->cur, "Events");
+            cJSON_AddItemToArray(x->notif, x->cur);
+        } else {
+            stop(x, "Unknown element in NotificationConfiguration.");
+        }
+    }
+    if (x->depth == 5 && strcmp(x->names[4], "FilterRule") == 0) {
+        x->rule_name[0] = '\0';
+        free(x->rule_value);
+        x->rule_value = NULL;
+    }
+}
+
+static void notify_end(struct xml_ctx *x)
+{
+    const char *text = x->text.data ? x->text.data : "";
+    if (x->cur == NULL || strcmp(x->names[0], "NotificationConfiguration") != 0)
+        return;
+    if (x->depth == 3) {
+        const char *el = x->names[2];
+        const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x->cur, "Kind"));
+        if (strcmp(el, "Id") == 0)
+            cJSON_AddStringToObject(x->cur, "Id", text);
+        else if (kind != NULL && strcmp(el, kind) == 0)
+            cJSON_AddStringToObject(x->cur, "Arn", text);
+        else if (strcmp(el, "Event") == 0)
+            cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(x->cur, "Events"),
+                                 cJSON_CreateString(text));
+    } else if (x->depth == 6 && strcmp(x->names[4], "FilterRule") == 0) {
+        if (strcmp(x->names[5], "Name") == 0)
+            snprintf(x->rule_name, sizeof(x->rule_name), "%s", text);
+        else if (strcmp(x->names[5], "Value") == 0) {
+            free(x->rule_value);
+            x->rule_value = bb_xstrdup(text);
+        }
+    } else if (x->depth == 5 && strcmp(x->names[4], "FilterRule") == 0) {
+        const char *key = strcasecmp(x->rule_name, "prefix") == 0   ? "Prefix"
+                          : strcasecmp(x->rule_name, "suffix") == 0 ? "Suffix"
+                                                                    : NULL;
+        if (key == NULL || x->rule_value == NULL) {
+            stop(x, "A FilterRule needs a Name of prefix or suffix and a Value.");
+        } else if (strlen(x->rule_value) > 1024) {
+            stop(x, "A FilterRule Value is longer than 1024 characters.");
+        } else if (cJSON_GetObjectItemCaseSensitive(x->cur, key) != NULL) {
+            stop(x, "Cannot specify more than one prefix or suffix rule in a filter.");
+        } else {
+            cJSON_AddStringToObject(x->cur, key, x->rule_value);
+        }
+    } else if (x->depth == 2 && cJSON_GetObjectItemCaseSensitive(x->cur, "Arn") == NULL) {
+        stop(x, "A notification configuration needs a destination ARN.");
+    }
+    if (x->depth == 2)
+        x->cur = NULL;
+}
+
+int s3_xml_parse_notification(const char *xml, size_t len, cJSON **configs, int *eventbridge,
+                              const char **why)
+{
+    struct xml_ctx x;
+    int rc;
+
+    *configs = cJSON_CreateArray();
+    *eventbridge = 0;
+    *why = NULL;
+    if (len == 0)
+        return BB_OK;
+    memset(&x, 0, sizeof(x));
+    x.notif = *configs;
+    x.eventbridge = eventbridge;
+    rc = run(&x, xml, len, "NotificationConfiguration");
+    free(x.rule_value);
     *why = x.why;
     return rc;
 }

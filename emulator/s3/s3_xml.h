@@ -33,4 +33,42 @@ void s3_xml_delete_cleanup(struct s3_xml_delete *d);
  */
 int s3_xml_parse_create_bucket(const char *xml, size_t len, char *loc, size_t n, const char **why);
 
+#define S3_XML_MAX_PARTS 10000
+
+/** One <Part> of a CompleteMultipartUpload body. Owns its strings. */
+struct s3_xml_part {
+    long number;           /* <PartNumber>; digits only, at most 9 of them */
+    char *etag;            /* <ETag> as sent (quotes kept) */
+    char checksum_alg[16]; /* "CRC32" for <ChecksumCRC32>, ...; "" when none */
+    char *checksum;        /* its value; NULL when none */
+};
+
+/** The parsed <CompleteMultipartUpload> body. Owns its parts. */
+struct s3_xml_complete {
+    struct s3_xml_part *parts;
+    size_t nparts;
+};
+
+/**
+ * Parses a CompleteMultipartUpload body. Returns 0, or BB_EINVAL (not
+ * well-formed, another root, no <Part>, a <Part> without <PartNumber> or
+ * <ETag>, a PartNumber that is not a number, more than 10000 parts) with
+ * *why set. Order and ranges are the caller's to check. Free the result
+ * with s3_xml_complete_cleanup (also after errors).
+ */
+int s3_xml_parse_complete(const char *xml, size_t len, struct s3_xml_complete *out,
+                          const char **why);
+void s3_xml_complete_cleanup(struct s3_xml_complete *c);
+
+struct cJSON;
+
+/**
+ * Parses a NotificationConfiguration body. Returns 0 with *configs (a new
+ * JSON array of {"Kind", "Id", "Arn", "Events": [], "Prefix", "Suffix"};
+ * free with cJSON_Delete, also after errors) and *eventbridge (1 when an
+ * EventBridgeConfiguration element is present), or BB_EINVAL with *why.
+ */
+int s3_xml_parse_notification(const char *xml, size_t len, struct cJSON **configs,
+                              int *eventbridge, const char **why);
+
 #endif

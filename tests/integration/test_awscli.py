@@ -58,7 +58,9 @@ class AwsCliTest(DaemonTestCase):
         super().tearDownClass()
 
     def aws(self, *args, check=True, timeout=240):
-        cmd = AWS + ["--endpoint-url", self.d.endpoint] + list(args)
+        # A short read timeout so that a stalled response fails in seconds
+        # (with AWS_MAX_ATTEMPTS=1 nothing is retried behind our back).
+        cmd = AWS + ["--endpoint-url", self.d.endpoint, "--cli-read-timeout", "20"] + list(args)
         p = subprocess.run(cmd, env=self.env, capture_output=True, timeout=timeout)
         out, errout = p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
         if check and p.returncode != 0:

@@ -537,6 +537,86 @@ class BadInputTest(DaemonTestCase):
                 self.assertNotIn(b"root:", r.body)
         self.assertAlive()
 
+    # ---- connection reuse after errors and HEAD --------------------------
+    def exchange_then_health(self, head, body, method):
+        """Sends one request, reads its response, then asks for health on
+        the same connection. Returns (first Resp, health status or None when
+        the server closed the connection, which is allowed)."""
+        s = socket.create_connection(("127.0.0.1", self.d.port), timeout=10)
+        try:
+            try:
+                s.sendall(head + body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            r = http.client.HTTPResponse(s, method=method)
+            r.begin()
+            first = Resp(r.status, r.headers, r.read())
+            if r.will_close:
+                return first, None
+            try:
+                s.sendall(f"GET /_bucketbridge/health HTTP/1.1\r\n"
+                          f"Host: 127.0.0.1:{self.d.port}\r\n\r\n".encode())
+                r2 = http.client.HTTPResponse(s, method="GET")
+                r2.begin()
+                r2.read()
+                return first, r2.status
+            except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
+                return first, None
+        finally:
+            s.close()
+
+    def test_head_sends_no_body(self):
+        key, body = "bad-conn/head.bin", os.urandom(5000)
+        self.assertEqual(self.send("PUT", self.key_path(key), body=body)[1].status, 200)
+        _, req = self.sign("HEAD", self.key_path(key))
+        first, health = self.exchange_then_health(self.wire("HEAD", self.key_path(key),
+                                                            req.headers), b"", "HEAD")
+        self.assertEqual(first.status, 200)
+        self.assertEqual(first.headers.get("Content-Length"), str(len(body)))
+        self.assertEqual(first.body, b"")
+        # A body after the HEAD response would be parsed as the next response.
+        self.assertIn(health, (200, None))
+        if health is None:
+            self.fail("connection closed after a HEAD 200 (keep-alive expected)")
+        # HEAD of a missing key: 404, no body.
+        _, req = self.sign("HEAD", self.key_path("bad-conn/none"))
+        first, health = self.exchange_then_health(
+            self.wire("HEAD", self.key_path("bad-conn/none"), req.headers), b"", "HEAD")
+        self.assertEqual(first.status, 404)
+        self.assertIn(health, (200, None))
+
+    def test_connection_usable_after_early_error(self):
+        # The daemon answers before reading the body: it must then either
+        # drain the body or close the connection, never parse the body as
+        # the next request.
+        # The body looks like requests; parsed as such they would answer 403
+        # (anonymous), not the 200 of the health request that follows.
+        body = b"GET /it-smuggled/x HTTP/1.1\r\nHost: x\r\n\r\n" * 20000
+        cases = {
+            "NoSuchBucket": ("/it-missing-bucket/k", {}),
+            "SignatureDoesNotMatch": (self.key_path("bad-conn/early-sig"),
+                                      {"secret": "wrong"}),
+            "InvalidAccessKeyId": (self.key_path("bad-conn/early-akid"),
+                                   {"access_key": "AKIDNOBODY"}),
+        }
+        for code, (path, kw) in cases.items():
+            with self.subTest(code=code):
+                _, req = self.sign("PUT", path, body=body, **kw)
+                head = self.wire("PUT", path, req.headers, content_length=len(body))
+                first, health = self.exchange_then_health(head, body, "PUT")
+                self.assertEqual(first.code, code, first)
+                self.assertIn(health, (200, None))
+                self.assertAlive()
+        self.assertNoFile(RAW, "bad-conn/early-sig")
+        self.assertTmpEmpty()
+
+    def test_key_too_long(self):
+        key = "bad-long/" + "k" * 1100
+        _, r = self.send("PUT", self.key_path(key), body=b"x")
+        self.assertS3Error(r, 400, "KeyTooLongError")
+        self.assertTmpEmpty()
+        self.assertFalse(os.path.exists(os.path.join(self.d.data_dir, RAW, "bad-long")))
+
     # ---- bucket names ----------------------------------------------------
     def test_invalid_bucket_names(self):
         names = ["Bad_Name", "ab", "UPPERCASE", "a..b", "-leading", "trailing-",
