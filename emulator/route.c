@@ -4,6 +4,7 @@
 #include "bb_buf.h"
 #include "bb_err.h"
 #include "bb_mem.h"
+#include "admin.h"
 #include "bus_api.h"
 #include "config.h"
 #include "http_conn.h"
@@ -79,30 +80,14 @@ int route_host_is_local(const char *host, unsigned long len)
     return 0;
 }
 
-static void health(struct http_req *r)
+/* An Origin header ("http://host:port") naming this machine. */
+static int origin_is_local(const char *origin, size_t len)
 {
-    struct server *srv = r->srv;
-    cJSON *o = cJSON_CreateObject();
-    char *text;
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    cJSON_AddStringToObject(o, "status", srv->ready ? "ok" : "starting");
-    cJSON_AddStringToObject(o, "version", BB_VERSION);
-    cJSON_AddNumberToObject(o, "uptime_s",
-                            (double)((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
-                                     srv->started_ms) /
-                                1000.0);
-    cJSON_AddStringToObject(o, "data_dir", srv->cfg->data_dir);
-    cJSON_AddNumberToObject(o, "port", srv->bound_port);
-    cJSON_AddNumberToObject(o, "connections", http_conn_count());
-    text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    http_resp_header(r, "Content-Type", "application/json");
-    http_resp_header(r, "Cache-Control", "no-store");
-    http_resp_body(r, bb_xstrdup(text), strlen(text));
-    cJSON_free(text);
-    http_resp_send(r, srv->ready && !srv->stopping ? 200 : 503);
+    if (len > 7 && strncmp(origin, "http://", 7) == 0)
+        return route_host_is_local(origin + 7, len - 7);
+    if (len > 8 && strncmp(origin, "https://", 8) == 0)
+        return route_host_is_local(origin + 8, len - 8);
+    return 0;
 }
 
 void route_request(struct http_req *r)
@@ -118,12 +103,18 @@ void route_request(struct http_req *r)
                     "*.localhost).");
         return;
     }
-    if (r->head.path_len >= 14 && memcmp(r->head.path, "/_bucketbridge", 14) == 0) {
-        if (r->head.path_len == 21 && memcmp(r->head.path, "/_bucketbridge/health", 21) == 0) {
-            r->op = "Health";
-            health(r);
+    if (r->head.path_len >= 15 && memcmp(r->head.path, "/_bucketbridge/", 15) == 0) {
+        size_t ol = 0;
+        const char *origin = http_head_get(&r->head, "origin", &ol);
+        /* a web page elsewhere must not drive the daemon (DNS rebinding
+         * is stopped by the Host check above; this stops CSRF) */
+        if (origin != NULL && !origin_is_local(origin, ol)) {
+            r->op = "OriginCheck";
+            error_reply(r, 403, S3E_ACCESS_DENIED, "Requests from other web origins are refused.");
             return;
         }
+        if (admin_handle(r))
+            return;
         /* anything else under /_bucketbridge is not ours: S3 answers it
          * (InvalidBucketName, since bucket names cannot hold '_') */
     }

@@ -157,10 +157,6 @@ class AwsCliTest(DaemonTestCase):
         data = os.urandom(12 * MiB)
         src = self.write("mp/src.bin", data)
         rc, out, err = self.aws("s3", "cp", src, f"s3://{RAW}/cli-mp/big.bin", check=False)
-        if rc != 0 and "NotImplemented" in err:
-            print(f"\nEXPECTED-FAIL (skip): multipart answered NotImplemented: {err.strip()}",
-                  flush=True)
-            self.skipTest("multipart not implemented by the daemon (NotImplemented)")
         self.assertEqual(rc, 0, err)
         self.assertTrue(filecmp.cmp(src, self.d.object_path(RAW, "cli-mp/big.bin"),
                                     shallow=False))
