@@ -41,6 +41,7 @@ void config_cleanup(struct config *c)
     free(c->rules_json);
     free(c->functions_json);
     free(c->webhooks_json);
+    free(c->ws_token);
     for (size_t i = 0; i < c->nbuckets; i++)
         free(c->buckets[i].name);
     memset(c, 0, sizeof(*c));
@@ -212,6 +213,10 @@ static int apply_eventbridge(struct config *c, const cJSON *obj, char *err, size
             rc = want_number(v, name, 0, 1e12, err, errlen);
             if (rc == BB_OK)
                 c->retention_events = (long)v->valuedouble;
+        } else if (strcmp(k, "websocket_token") == 0) {
+            rc = want_string(v, name, err, errlen);
+            if (rc == BB_OK)
+                set_str(&c->ws_token, v->valuestring);
         } else if (strcmp(k, "command_timeout_seconds") == 0) {
             rc = want_number(v, name, 1, 86400, err, errlen);
             if (rc == BB_OK)

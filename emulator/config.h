@@ -41,6 +41,7 @@ struct config {
     long retention_days;       /* journal retention by age (0: forever) */
     long retention_events;     /* journal retention by count (0: unlimited) */
     int command_timeout_s;     /* command targets are killed after this */
+    char *ws_token;            /* WebSocket ?token=; NULL: the secret key */
 };
 
 /** The embedded default configuration, as JSON text (emulator/default-config.json,

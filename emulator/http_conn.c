@@ -15,6 +15,7 @@
 #include "bb_mem.h"
 #include "route.h"
 #include "server.h"
+#include "ws.h"
 
 #include <errno.h>
 #include <libwebsockets.h>
@@ -424,6 +425,13 @@ static int process(struct http_conn *c, const char *p, size_t n)
             start_request(c, "", 0, 1);
             c->in.len = 0;
             break;
+        }
+        if (ws_is_upgrade(c->in.data, (size_t)end)) {
+            /* the connection becomes a WebSocket carried by lws itself */
+            if (ws_adopt(c->srv, c->wsi, c->in.data, (size_t)end) == BB_OK) {
+                c->closing = 1;
+                return -1;
+            }
         }
         start_request(c, c->in.data, (size_t)end, 0);
         memmove(c->in.data, c->in.data + end, c->in.len - (size_t)end);

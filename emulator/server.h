@@ -20,6 +20,7 @@ struct server {
     struct store *store;      /* owned */
     struct bus *bus;          /* owned */
     struct lws_context *lws;
+    struct lws_vhost *ws_vhost; /* listener-less vhost for adopted WebSockets */
     int64_t started_ms;
     int bound_port;
     int stopping;

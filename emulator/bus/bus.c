@@ -43,7 +43,15 @@ struct bus {
     sqlite3_stmt *ins_event;
     uint64_t last_seq;
     int64_t last_retention_ms;
+    bus_observer_cb *observer;
+    void *observer_arg;
 };
+
+void bus_set_observer(struct bus *b, bus_observer_cb *cb, void *arg)
+{
+    b->observer = cb;
+    b->observer_arg = arg;
+}
 
 int64_t bus_now_ms(const struct bus *b)
 {
@@ -269,6 +277,8 @@ static void schedule_dispatch(struct bus *b, int64_t delay_ms)
 void bus_kick(struct bus *b)
 {
     schedule_dispatch(b, 0);
+    if (b->observer != NULL)
+        b->observer(b->observer_arg);
 }
 
 static char *event_body(struct bus *b, uint64_t seq)

@@ -45,8 +45,13 @@ void bus_free(struct bus *b);
 int bus_publish(struct bus *b, const char *bus_name, const char *event_json, size_t len,
                 const char *replay_name, const char *filter_rules_json, uint64_t *seq);
 
-/** Wakes the dispatcher after a commit that published events. */
+/** Wakes the dispatcher after a commit that published events, and the
+ * observer (the WebSocket layer). */
 void bus_kick(struct bus *b);
+
+/** Called from bus_kick: new events or deliveries may be there. */
+typedef void bus_observer_cb(void *arg);
+void bus_set_observer(struct bus *b, bus_observer_cb *cb, void *arg);
 
 /** Milliseconds since the epoch, through a replaceable clock (tests). */
 int64_t bus_now_ms(const struct bus *b);

@@ -442,3 +442,145 @@ int bus_queue_dlq_redrive(struct bus_queue *q, const char *arn)
     bus_kick(q->bus);
     return n;
 }
+
+/* ---- consumer groups ---- */
+
+int bus_queue_group_take(struct bus_queue *q, const char *group, int64_t now_ms,
+                         int64_t visible_until_ms, const char *holder, struct bus_delivery *out,
+                         int max)
+{
+    sqlite3 *db = bus_db(q->bus)->sql;
+    sqlite3_stmt *s = NULL;
+    char *glob = bb_xasprintf("arn:aws:sqs:*:%s", group);
+    int n = 0;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT id, seq, bus, rule, target, arn, attempts, first_ms FROM"
+                           " deliveries WHERE state=0 AND next_ms<=?1 AND arn GLOB ?2"
+                           " ORDER BY next_ms, id LIMIT ?3",
+                           -1, &s, NULL) != SQLITE_OK) {
+        free(glob);
+        return BB_EDB;
+    }
+    sqlite3_bind_int64(s, 1, now_ms);
+    sqlite3_bind_text(s, 2, glob, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, max);
+    while (n < max && sqlite3_step(s) == SQLITE_ROW)
+        row_to(s, &out[n++]);
+    sqlite3_finalize(s);
+    free(glob);
+    for (int i = 0; i < n; i++) {
+        if (sqlite3_prepare_v2(db,
+                               "UPDATE deliveries SET state=1, holder=?2, next_ms=?3"
+                               " WHERE id=?1",
+                               -1, &s, NULL) != SQLITE_OK)
+            return BB_EDB;
+        sqlite3_bind_int64(s, 1, out[i].id);
+        sqlite3_bind_text(s, 2, holder, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, visible_until_ms);
+        sqlite3_step(s);
+        sqlite3_finalize(s);
+    }
+    return n;
+}
+
+int bus_queue_group_held(struct bus_queue *q, int64_t id, const char *holder)
+{
+    char *h = bus_queue_holder(q, id);
+    int held = h != NULL && strcmp(h, holder) == 0;
+    free(h);
+    return held;
+}
+
+char *bus_queue_holder(struct bus_queue *q, int64_t id)
+{
+    sqlite3_stmt *s = NULL;
+    char *h = NULL;
+    if (sqlite3_prepare_v2(bus_db(q->bus)->sql,
+                           "SELECT holder FROM deliveries WHERE id=?1 AND state=1", -1, &s,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, id);
+        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+            h = bb_xstrdup((const char *)sqlite3_column_text(s, 0));
+    }
+    sqlite3_finalize(s);
+    return h;
+}
+
+int bus_queue_group_release(struct bus_queue *q, const char *holder)
+{
+    sqlite3 *db = bus_db(q->bus)->sql;
+    sqlite3_stmt *s = NULL;
+    int n = 0;
+    /* a vanished member is not a failed attempt: due again at once */
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE deliveries SET state=0, holder=NULL, next_ms=?2"
+                           " WHERE state=1 AND holder=?1",
+                           -1, &s, NULL) != SQLITE_OK)
+        return BB_EDB;
+    sqlite3_bind_text(s, 1, holder, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, bus_now_ms(q->bus));
+    if (sqlite3_step(s) == SQLITE_DONE)
+        n = sqlite3_changes(db);
+    sqlite3_finalize(s);
+    return n;
+}
+
+int bus_queue_group_expired(struct bus_queue *q, int64_t now_ms, struct bus_delivery *out,
+                            int max)
+{
+    sqlite3_stmt *s = NULL;
+    int n = 0;
+    if (sqlite3_prepare_v2(bus_db(q->bus)->sql,
+                           "SELECT id, seq, bus, rule, target, arn, attempts, first_ms FROM"
+                           " deliveries WHERE state=1 AND holder IS NOT NULL AND next_ms<=?1"
+                           " LIMIT ?2",
+                           -1, &s, NULL) != SQLITE_OK)
+        return BB_EDB;
+    sqlite3_bind_int64(s, 1, now_ms);
+    sqlite3_bind_int(s, 2, max);
+    while (n < max && sqlite3_step(s) == SQLITE_ROW)
+        row_to(s, &out[n++]);
+    sqlite3_finalize(s);
+    return n;
+}
+
+int64_t bus_queue_group_next_due(struct bus_queue *q, const char *group)
+{
+    sqlite3_stmt *s = NULL;
+    char *glob = bb_xasprintf("arn:aws:sqs:*:%s", group);
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(bus_db(q->bus)->sql,
+                           "SELECT min(next_ms) FROM deliveries WHERE state=0 AND arn GLOB ?1", -1,
+                           &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, glob, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+            v = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    free(glob);
+    return v;
+}
+
+void bus_queue_group_depth(struct bus_queue *q, const char *group, int64_t *pending,
+                           int64_t *inflight)
+{
+    sqlite3_stmt *s = NULL;
+    char *glob = bb_xasprintf("arn:aws:sqs:*:%s", group);
+    *pending = 0;
+    *inflight = 0;
+    if (sqlite3_prepare_v2(bus_db(q->bus)->sql,
+                           "SELECT state, count(*) FROM deliveries WHERE arn GLOB ?1 GROUP BY"
+                           " state",
+                           -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, glob, -1, SQLITE_STATIC);
+        while (sqlite3_step(s) == SQLITE_ROW) {
+            if (sqlite3_column_int(s, 0) == 0)
+                *pending = sqlite3_column_int64(s, 1);
+            else
+                *inflight = sqlite3_column_int64(s, 1);
+        }
+    }
+    sqlite3_finalize(s);
+    free(glob);
+}

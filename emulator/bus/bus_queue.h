@@ -88,6 +88,32 @@ int bus_queue_expire(struct bus_queue *q, int64_t now_ms);
  * doubling per attempt, capped at 300 s, with jitter in [d/2, d]. */
 int64_t bus_queue_backoff_ms(int attempts, double jitter01);
 
+/*
+ * Consumer groups: deliveries whose target is arn:aws:sqs:...:<group>.
+ */
+
+/** Takes up to @max due PENDING deliveries of @group for @holder (a member
+ * token), INFLIGHT until @visible_until_ms. Returns the count or BB_EDB. */
+int bus_queue_group_take(struct bus_queue *q, const char *group, int64_t now_ms,
+                         int64_t visible_until_ms, const char *holder, struct bus_delivery *out,
+                         int max);
+/** 1 when delivery @id is INFLIGHT and held by @holder. */
+int bus_queue_group_held(struct bus_queue *q, int64_t id, const char *holder);
+/** Puts @holder's INFLIGHT deliveries back to PENDING, due now, without
+ * counting an attempt (the member went away). Returns how many. */
+int bus_queue_group_release(struct bus_queue *q, const char *holder);
+/** INFLIGHT group deliveries whose visibility timeout passed (copied to
+ * @out, at most @max). */
+int bus_queue_group_expired(struct bus_queue *q, int64_t now_ms, struct bus_delivery *out,
+                            int max);
+/** Earliest next_ms of @group's PENDING deliveries, or -1. */
+int64_t bus_queue_group_next_due(struct bus_queue *q, const char *group);
+/** PENDING and INFLIGHT counts of @group. */
+void bus_queue_group_depth(struct bus_queue *q, const char *group, int64_t *pending,
+                           int64_t *inflight);
+/** The holder of delivery @id (new string) or NULL. */
+char *bus_queue_holder(struct bus_queue *q, int64_t id);
+
 /** Delivery counters since start. */
 struct bus_queue_stats {
     uint64_t delivered;
