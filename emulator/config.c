@@ -22,6 +22,7 @@ void config_init(struct config *c)
     char err[256];
     memset(c, 0, sizeof(*c));
     c->max_skew_s = 15 * 60;
+    c->watcher_enabled = 1;
     if (config_apply_json(c, config_default_json, strlen(config_default_json), err,
                           sizeof(err)) < 0) {
         fprintf(stderr, "embedded default configuration is invalid: %s\n", err);
@@ -42,6 +43,7 @@ void config_cleanup(struct config *c)
     free(c->functions_json);
     free(c->webhooks_json);
     free(c->ws_token);
+    free(c->watcher_ignore_json);
     for (size_t i = 0; i < c->nbuckets; i++)
         free(c->buckets[i].name);
     memset(c, 0, sizeof(*c));
@@ -319,6 +321,35 @@ int config_apply_json(struct config *c, const char *json, size_t len, char *err,
             }
         } else if (strcmp(k, "buckets") == 0) {
             rc = apply_buckets(c, v, err, errlen);
+        } else if (strcmp(k, "watcher") == 0) {
+            const cJSON *f;
+            const cJSON *obj = cJSON_IsObject(v) ? v : NULL;
+            if (obj == NULL) {
+                snprintf(err, errlen, "watcher: must be an object");
+                rc = BB_EINVAL;
+            }
+            cJSON_ArrayForEach(f, obj)
+            {
+                if (strcmp(f->string, "enabled") == 0 && cJSON_IsBool(f)) {
+                    c->watcher_enabled = cJSON_IsTrue(f);
+                } else if (strcmp(f->string, "ignore") == 0 && cJSON_IsArray(f)) {
+                    const cJSON *gl;
+                    cJSON_ArrayForEach(gl, f)
+                    {
+                        if (!cJSON_IsString(gl) && rc == BB_OK) {
+                            snprintf(err, errlen, "watcher.ignore: want an array of glob strings");
+                            rc = BB_EINVAL;
+                        }
+                    }
+                    if (rc == BB_OK)
+                        set_json(&c->watcher_ignore_json, f);
+                } else {
+                    snprintf(err, errlen, "watcher.%s: unknown key or bad value", f->string);
+                    rc = BB_EINVAL;
+                }
+                if (rc < 0)
+                    break;
+            }
         } else if (strcmp(k, "eventbridge") == 0) {
             rc = apply_eventbridge(c, v, err, errlen);
         } else if (strcmp(k, "rules") == 0) {

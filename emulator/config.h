@@ -42,6 +42,8 @@ struct config {
     long retention_events;     /* journal retention by count (0: unlimited) */
     int command_timeout_s;     /* command targets are killed after this */
     char *ws_token;            /* WebSocket ?token=; NULL: the secret key */
+    int watcher_enabled;       /* watch bucket directories for dropped files */
+    char *watcher_ignore_json; /* JSON array of name globs; NULL: the defaults */
 };
 
 /** The embedded default configuration, as JSON text (emulator/default-config.json,

@@ -49,6 +49,9 @@ static const char *const migrations[] = {
     " last_time_s INTEGER, cursor INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
     "CREATE TABLE notifications(bucket TEXT PRIMARY KEY, config TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;",
+    /* 3: the watcher compares files with what was indexed */
+    "ALTER TABLE objects ADD COLUMN file_mtime_ns INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE objects ADD COLUMN file_ino INTEGER NOT NULL DEFAULT 0;",
 };
 
 int db_exec(struct db *db, const char *sql)

@@ -13,6 +13,9 @@
 #include "bus.h"
 #include "bus_s3.h"
 #include "ws.h"
+#include "watch.h"
+#include "watch_scan.h"
+#include "worker.h"
 #include "ws_conn.h"
 
 int bus_target_webhook_callback(struct lws *wsi, int reason, void *user, void *in, size_t len);
@@ -27,6 +30,15 @@ static volatile sig_atomic_t stop_flag;
 static int conn_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                    size_t len)
 {
+    if (reason == LWS_CALLBACK_EVENT_WAIT_CANCELLED) {
+        /* another thread handed something over (bb_queue + cancel) */
+        struct server *srv = lws_context_user(lws_get_context(wsi));
+        if (srv != NULL) {
+            worker_drain(srv->worker);
+            watch_drain(srv->watch);
+        }
+        return 0;
+    }
     return http_conn_callback(wsi, (int)reason, user, in, len);
 }
 
@@ -117,6 +129,12 @@ int server_init(struct server *srv, const struct config *cfg)
     rc = ws_start(srv, srv->lws);
     if (rc < 0)
         return rc;
+    srv->worker = worker_new(srv->lws);
+    srv->scan = watch_scan_new(srv->store, cfg, srv->worker, srv->lws);
+    if (cfg->watcher_enabled)
+        srv->watch = watch_start(cfg->data_dir, srv->lws, srv->scan);
+    /* files added, changed or removed while the daemon was stopped */
+    watch_scan_reconcile(srv->scan);
     srv->ready = 1;
     return BB_OK;
 }
@@ -141,6 +159,12 @@ int server_run(struct server *srv)
 
 void server_cleanup(struct server *srv)
 {
+    watch_stop(srv->watch);
+    srv->watch = NULL;
+    worker_free(srv->worker);
+    srv->worker = NULL;
+    watch_scan_free(srv->scan);
+    srv->scan = NULL;
     ws_conn_stop(srv);
     bus_free(srv->bus); /* before the loop goes: it cancels its timers */
     srv->bus = NULL;

@@ -19,6 +19,9 @@ struct server {
     const struct config *cfg; /* borrowed; outlives the server */
     struct store *store;      /* owned */
     struct bus *bus;          /* owned */
+    struct worker *worker;    /* owned */
+    struct watch_scan *scan;  /* owned */
+    struct watch *watch;      /* owned; NULL when off or unavailable */
     struct lws_context *lws;
     struct lws_vhost *ws_vhost; /* listener-less vhost for adopted WebSockets */
     int64_t started_ms;

@@ -319,9 +319,17 @@ int store_object_commit(struct store *st, const char *bucket, const char *tmp_pa
     rc = db_begin(&st->db);
     if (rc < 0)
         goto out;
-    rc = store_index_put(st->ix, bucket, o);
+    /* rename keeps inode and mtime: recording them lets the watcher know
+     * this file as ours when it sees it arrive */
+    struct store_object row = *o;
+    struct stat sb;
+    if (stat(tmp_path, &sb) == 0) {
+        row.file_mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+        row.file_ino = (uint64_t)sb.st_ino;
+    }
+    rc = store_index_put(st->ix, bucket, &row);
     if (rc == BB_OK) {
-        struct store_change c = {0, bucket, o->key, o, cause};
+        struct store_change c = {0, bucket, o->key, &row, cause};
         rc = run_hook(st, &c);
     }
     if (rc == BB_OK && rename(tmp_path, path) < 0)
@@ -392,4 +400,33 @@ int store_object_delete(struct store *st, const char *bucket, const char *key,
     if (rc < 0)
         return rc;
     return removed;
+}
+
+int store_object_adopt(struct store *st, const char *bucket, const struct store_object *o,
+                       const struct store_cause *cause)
+{
+    struct store_change c = {0, bucket, o->key, o, cause};
+    int rc = db_begin(&st->db);
+    if (rc < 0)
+        return rc;
+    rc = store_index_put(st->ix, bucket, o);
+    if (rc == BB_OK)
+        rc = run_hook(st, &c);
+    return commit_change(st, rc);
+}
+
+int store_object_forget(struct store *st, const char *bucket, const char *key,
+                        const struct store_cause *cause)
+{
+    struct store_change c = {1, bucket, key, NULL, cause};
+    int rc = db_begin(&st->db);
+    int removed;
+    if (rc < 0)
+        return rc;
+    rc = store_index_delete(st->ix, bucket, key);
+    removed = rc == 1;
+    if (removed)
+        rc = run_hook(st, &c);
+    rc = commit_change(st, rc < 0 ? rc : BB_OK);
+    return rc < 0 ? rc : removed;
 }

@@ -87,6 +87,16 @@ int store_object_open(struct store *st, const char *bucket, const char *key, int
 int store_object_delete(struct store *st, const char *bucket, const char *key,
                         const struct store_cause *cause);
 
+/** Indexes a file already in place at @o->key (the watcher; @o borrowed
+ * and complete: size, etag, content type, file_mtime_ns, file_ino) and
+ * commits its event. */
+int store_object_adopt(struct store *st, const char *bucket, const struct store_object *o,
+                       const struct store_cause *cause);
+/** Forgets @key whose file went away (the watcher). Returns 1 when a row
+ * was removed (and its event committed), 0 when there was none. */
+int store_object_forget(struct store *st, const char *bucket, const char *key,
+                        const struct store_cause *cause);
+
 /** The path of @key inside the data dir into a new string, or NULL with
  * *why set when the key cannot be a path. */
 char *store_object_path(struct store *st, const char *bucket, const char *key, const char **why,

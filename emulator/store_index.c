@@ -33,12 +33,14 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_BUCKET_HAS] = "SELECT 1 FROM objects WHERE bucket=?1 LIMIT 1",
     [Q_BUCKET_EACH] = "SELECT name, created_ms FROM buckets ORDER BY name",
     [Q_PUT] = "INSERT OR REPLACE INTO objects(bucket, key, size, etag, content_type, mtime_ms,"
-              " headers, checksum_alg, checksum) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-    [Q_GET] = "SELECT key, size, etag, content_type, mtime_ms, headers, checksum_alg, checksum"
-              " FROM objects WHERE bucket=?1 AND key=?2",
+              " headers, checksum_alg, checksum, file_mtime_ns, file_ino)"
+              " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+    [Q_GET] = "SELECT key, size, etag, content_type, mtime_ms, headers, checksum_alg, checksum,"
+              " file_mtime_ns, file_ino FROM objects WHERE bucket=?1 AND key=?2",
     [Q_DELETE] = "DELETE FROM objects WHERE bucket=?1 AND key=?2",
-    [Q_SCAN] = "SELECT key, size, etag, content_type, mtime_ms, headers, checksum_alg, checksum"
-               " FROM objects WHERE bucket=?1 AND key>?2 AND key>=?3 ORDER BY key",
+    [Q_SCAN] = "SELECT key, size, etag, content_type, mtime_ms, headers, checksum_alg, checksum,"
+               " file_mtime_ns, file_ino FROM objects WHERE bucket=?1 AND key>?2 AND key>=?3"
+               " ORDER BY key",
     [Q_BUCKET_EB] = "SELECT eventbridge FROM buckets WHERE name=?1",
     [Q_BUCKET_SET_EB] = "UPDATE buckets SET eventbridge=?2 WHERE name=?1",
 };
@@ -202,6 +204,8 @@ int store_index_put(struct store_index *ix, const char *bucket, const struct sto
     bind_opt(s, 7, o->headers);
     bind_opt(s, 8, o->checksum_alg);
     bind_opt(s, 9, o->checksum);
+    sqlite3_bind_int64(s, 10, o->file_mtime_ns);
+    sqlite3_bind_int64(s, 11, (sqlite3_int64)o->file_ino);
     return step_done(ix, s);
 }
 
@@ -221,6 +225,8 @@ static void row_borrow(sqlite3_stmt *s, struct store_object *o)
     o->headers = (char *)sqlite3_column_text(s, 5);
     o->checksum_alg = (char *)sqlite3_column_text(s, 6);
     o->checksum = (char *)sqlite3_column_text(s, 7);
+    o->file_mtime_ns = sqlite3_column_int64(s, 8);
+    o->file_ino = (uint64_t)sqlite3_column_int64(s, 9);
 }
 
 int store_index_get(struct store_index *ix, const char *bucket, const char *key,
@@ -240,6 +246,8 @@ int store_index_get(struct store_index *ix, const char *bucket, const char *key,
         o->headers = col_dup(s, 5);
         o->checksum_alg = col_dup(s, 6);
         o->checksum = col_dup(s, 7);
+        o->file_mtime_ns = sqlite3_column_int64(s, 8);
+        o->file_ino = (uint64_t)sqlite3_column_int64(s, 9);
         rc = BB_OK;
     } else {
         rc = rc == SQLITE_DONE ? BB_ENOTFOUND : BB_EDB;

@@ -23,6 +23,10 @@ struct store_object {
     char *headers; /* JSON object of stored response headers (x-amz-meta-*, Content-*) */
     char *checksum_alg;
     char *checksum;
+    /* the file as last indexed: lets the watcher tell its own writes and
+     * unchanged files from changed ones (set by the store) */
+    int64_t file_mtime_ns;
+    uint64_t file_ino;
 };
 
 void store_object_cleanup(struct store_object *o);

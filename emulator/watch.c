@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * watch: libinotifytools keeps global state, so only this file's thread
+ * ever calls it (after watch_start initialised it).
+ */
+#include "watch.h"
+#include "bb_log.h"
+#include "bb_mem.h"
+#include "bb_queue.h"
+#include "watch_scan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inotifytools/inotify.h>
+#include <inotifytools/inotifytools.h>
+#include <libwebsockets.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define WATCH_EVENTS                                                                               \
+    (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_DELETE_SELF |      \
+     IN_MOVE_SELF)
+
+struct note {
+    enum watch_kind kind;
+    char *path;
+};
+
+struct watch {
+    char *data_dir;
+    char *internal; /* <data>/.bucketbridge */
+    struct lws_context *lws;
+    struct watch_scan *scan;
+    struct bb_queue q;
+    pthread_t thread;
+    volatile int stop;
+};
+
+static void wake(void *arg)
+{
+    struct watch *w = arg;
+    lws_cancel_service(w->lws);
+}
+
+static void push(struct watch *w, enum watch_kind kind, const char *path)
+{
+    struct note *n = bb_xmalloc(sizeof(*n));
+    n->kind = kind;
+    n->path = path ? bb_xstrdup(path) : NULL;
+    bb_queue_push(&w->q, n);
+}
+
+static void note_free(void *p)
+{
+    struct note *n = p;
+    free(n->path);
+    free(n);
+}
+
+static int internal_path(const struct watch *w, const char *path)
+{
+    size_t n = strlen(w->internal);
+    return strncmp(path, w->internal, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static int add_watches(struct watch *w, const char *dir)
+{
+    char *with_slash = bb_xasprintf("%s/", w->internal);
+    const char *exclude[] = {w->internal, with_slash, NULL};
+    int ok = inotifytools_watch_recursively_with_exclude(dir, WATCH_EVENTS, exclude);
+    free(with_slash);
+    if (!ok) {
+        int e = inotifytools_error();
+        if (e == ENOSPC)
+            BB_LOG_ERROR("watch", "the kernel's inotify watch limit is reached",
+                         "dir=\"%s\" fix=\"sysctl -w fs.inotify.max_user_watches=524288\"", dir);
+        else
+            BB_LOG_WARN("watch", "cannot watch directory", "dir=\"%s\" error=\"%s\"", dir,
+                        strerror(e));
+    }
+    return ok;
+}
+
+/* Files found under a directory that appeared: their watches may have come
+ * after they were written, so they are announced from here. */
+static void scan_dir(struct watch *w, const char *dir, int depth)
+{
+    DIR *d;
+    struct dirent *e;
+    if (depth > 64 || internal_path(w, dir))
+        return;
+    d = opendir(dir);
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char *p;
+        struct stat sb;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        p = bb_xasprintf("%s/%s", dir, e->d_name);
+        if (lstat(p, &sb) == 0) {
+            if (S_ISDIR(sb.st_mode))
+                scan_dir(w, p, depth + 1);
+            else if (S_ISREG(sb.st_mode) || S_ISLNK(sb.st_mode))
+                push(w, WATCH_FILE_READY, p);
+        }
+        free(p);
+    }
+    closedir(d);
+}
+
+static void handle(struct watch *w, struct inotify_event *ev)
+{
+    const char *dir = inotifytools_filename_from_wd(ev->wd);
+    char *path;
+    size_t dl;
+
+    if (ev->mask & IN_Q_OVERFLOW) {
+        BB_LOG_WARN("watch", "inotify queue overflowed; rescanning", NULL);
+        push(w, WATCH_RESCAN, NULL);
+        return;
+    }
+    if (dir == NULL || ev->len == 0)
+        return; /* events about a watched directory itself */
+    dl = strlen(dir);
+    path = bb_xasprintf("%.*s/%s", (int)(dl > 0 && dir[dl - 1] == '/' ? dl - 1 : dl), dir,
+                        ev->name);
+    if (internal_path(w, path)) {
+        free(path);
+        return;
+    }
+    if (ev->mask & IN_ISDIR) {
+        if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
+            add_watches(w, path);
+            scan_dir(w, path, 0);
+        } else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+            char *slash = bb_xasprintf("%s/", path);
+            int wd = inotifytools_wd_from_filename(slash);
+            if (wd > 0 && (ev->mask & IN_MOVED_FROM))
+                inotifytools_remove_watch_by_wd(wd);
+            free(slash);
+            push(w, WATCH_DIR_GONE, path);
+        }
+    } else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+        push(w, WATCH_FILE_READY, path);
+    } else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
+        push(w, WATCH_FILE_GONE, path);
+    } else if ((ev->mask & IN_CREATE)) {
+        struct stat sb;
+        /* a symlink or hard link arrives without a close */
+        if (lstat(path, &sb) == 0 && (S_ISLNK(sb.st_mode) || sb.st_nlink > 1))
+            push(w, WATCH_FILE_READY, path);
+    }
+    free(path);
+}
+
+static void *thread_main(void *arg)
+{
+    struct watch *w = arg;
+    while (!w->stop) {
+        struct inotify_event *ev = inotifytools_next_event(1);
+        if (ev != NULL)
+            handle(w, ev);
+    }
+    return NULL;
+}
+
+struct watch *watch_start(const char *data_dir, struct lws_context *lws, struct watch_scan *scan)
+{
+    struct watch *w;
+
+    if (!inotifytools_initialize()) {
+        BB_LOG_ERROR("watch", "inotify is not available; files dropped into buckets will not "
+                              "be noticed",
+                     "error=\"%s\"", strerror(inotifytools_error()));
+        return NULL;
+    }
+    w = bb_xcalloc(1, sizeof(*w));
+    w->data_dir = bb_xstrdup(data_dir);
+    w->internal = bb_xasprintf("%s/.bucketbridge", data_dir);
+    w->lws = lws;
+    w->scan = scan;
+    bb_queue_init(&w->q, wake, w);
+    if (!add_watches(w, data_dir)) {
+        watch_stop(w);
+        return NULL;
+    }
+    if (pthread_create(&w->thread, NULL, thread_main, w) != 0) {
+        w->thread = 0;
+        watch_stop(w);
+        return NULL;
+    }
+    BB_LOG_INFO("watch", "watching bucket directories", "dir=\"%s\" watches=%d", data_dir,
+                inotifytools_get_num_watches());
+    return w;
+}
+
+void watch_stop(struct watch *w)
+{
+    if (w == NULL)
+        return;
+    w->stop = 1;
+    if (w->thread)
+        pthread_join(w->thread, NULL);
+    inotifytools_cleanup();
+    bb_queue_cleanup(&w->q, note_free);
+    free(w->data_dir);
+    free(w->internal);
+    free(w);
+}
+
+void watch_drain(struct watch *w)
+{
+    struct note *n;
+    if (w == NULL)
+        return;
+    while ((n = bb_queue_pop(&w->q)) != NULL) {
+        switch (n->kind) {
+        case WATCH_FILE_READY:
+            watch_scan_file(w->scan, n->path);
+            break;
+        case WATCH_FILE_GONE:
+            watch_scan_gone(w->scan, n->path);
+            break;
+        case WATCH_DIR_GONE:
+            watch_scan_dir_gone(w->scan, n->path);
+            break;
+        case WATCH_RESCAN:
+            watch_scan_reconcile(w->scan);
+            break;
+        }
+        note_free(n);
+    }
+}
