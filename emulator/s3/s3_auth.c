@@ -12,6 +12,7 @@
 #include "config.h"
 #include "http_conn.h"
 #include "s3_handler.h"
+#include "s3_sigv2.h"
 #include "s3_sigv4.h"
 #include "server.h"
 
@@ -310,6 +311,122 @@ enum s3_error s3_auth_finish_deferred(struct s3_req *q, const char *payload_sha2
     return verify(q, &q->auth.pending, 0, payload_sha256);
 }
 
+/* Value of query parameter @name, decoded, into @out (size @n); NULL if absent. */
+static const char *query_param(const struct http_req *r, const char *name, char *out, size_t n)
+{
+    const char *qs = r->head.query;
+    size_t ql = r->head.query_len, nl = strlen(name);
+    for (size_t i = 0; qs != NULL && i < ql;) {
+        const char *amp = memchr(qs + i, '&', ql - i);
+        size_t end = amp ? (size_t)(amp - qs) : ql;
+        if (end - i > nl && memcmp(qs + i, name, nl) == 0 && qs[i + nl] == '=') {
+            struct bb_buf b;
+            bb_buf_init(&b, n > 0 ? n - 1 : 0);
+            if (s3_sigv4_uri_decode(&b, qs + i + nl + 1, end - i - nl - 1, true) < 0) {
+                bb_buf_cleanup(&b);
+                return NULL;
+            }
+            snprintf(out, n, "%s", b.data ? b.data : "");
+            bb_buf_cleanup(&b);
+            return out;
+        }
+        i = end + 1;
+    }
+    return NULL;
+}
+
+/* SigV2: "Authorization: AWS AKID:SIG" (@authz), or the query form
+ * (AWSAccessKeyId, Expires, Signature) when @authz is NULL. */
+static enum s3_error check_v2(struct s3_req *q, const char *authz, size_t len)
+{
+    const struct config *cfg = q->srv->cfg;
+    struct http_req *r = q->http;
+    struct s3_sigv4_header hdrs[HTTP_MAX_HEADERS];
+    char akid[129], sig[64], date[64], expires[32], method[16], computed[32];
+    struct bb_buf sts;
+    time_t t, now = time(NULL);
+    enum s3_error e = S3E_NONE;
+
+    if (authz != NULL) {
+        if (s3_sigv2_parse_header(authz, len, akid, sig) < 0) {
+            s3_reply_error(q, S3E_INVALID_ARGUMENT, "Malformed SigV2 Authorization header", NULL,
+                           0);
+            return S3E_INVALID_ARGUMENT;
+        }
+        if (s3_req_header(q, "x-amz-date", date, sizeof(date)) != NULL) {
+            if (parse_http_date(date, &t) < 0) {
+                s3_reply_error(q, S3E_ACCESS_DENIED, "x-amz-date is not an HTTP date", NULL, 0);
+                return S3E_ACCESS_DENIED;
+            }
+            date[0] = '\0'; /* x-amz-date is signed among the amz headers */
+        } else if (s3_req_header(q, "date", date, sizeof(date)) == NULL ||
+                   parse_http_date(date, &t) < 0) {
+            s3_reply_error(q, S3E_ACCESS_DENIED,
+                           "AWS authentication requires a valid Date or x-amz-date header", NULL,
+                           0);
+            return S3E_ACCESS_DENIED;
+        }
+        if (t > now + cfg->max_skew_s || t < now - cfg->max_skew_s) {
+            s3_reply_error(q, S3E_REQUEST_TIME_TOO_SKEWED, NULL, NULL, 0);
+            return S3E_REQUEST_TIME_TOO_SKEWED;
+        }
+    } else {
+        if (query_param(r, "AWSAccessKeyId", akid, sizeof(akid)) == NULL ||
+            query_param(r, "Signature", sig, sizeof(sig)) == NULL ||
+            query_param(r, "Expires", expires, sizeof(expires)) == NULL) {
+            s3_reply_error(q, S3E_ACCESS_DENIED,
+                           "Query-string authentication requires the Signature, Expires and "
+                           "AWSAccessKeyId parameters",
+                           NULL, 0);
+            return S3E_ACCESS_DENIED;
+        }
+        if (strtoll(expires, NULL, 10) < (long long)now) {
+            s3_reply_error(q, S3E_ACCESS_DENIED, "Request has expired", NULL, 0);
+            return S3E_ACCESS_DENIED;
+        }
+        snprintf(date, sizeof(date), "%s", expires);
+    }
+    if (strcmp(akid, cfg->access_key) != 0) {
+        struct s3_error_field f = {"AWSAccessKeyId", akid};
+        s3_reply_error(q, S3E_INVALID_ACCESS_KEY_ID, NULL, &f, 1);
+        return S3E_INVALID_ACCESS_KEY_ID;
+    }
+    for (size_t i = 0; i < r->head.nheaders; i++) {
+        hdrs[i].name = r->head.headers[i].name;
+        hdrs[i].name_len = r->head.headers[i].name_len;
+        hdrs[i].value = r->head.headers[i].value;
+        hdrs[i].value_len = r->head.headers[i].value_len;
+    }
+    snprintf(method, sizeof(method), "%.*s", (int)r->head.method_len, r->head.method);
+    bb_buf_init(&sts, AUTH_MAX_TEXT);
+    if (s3_sigv2_string_to_sign(&sts, method, r->head.path, r->head.path_len, r->head.query,
+                                r->head.query ? r->head.query_len : 0, hdrs, r->head.nheaders,
+                                date) < 0) {
+        bb_buf_cleanup(&sts);
+        s3_reply_error(q, S3E_INVALID_ARGUMENT, "The request cannot be canonicalized for SigV2",
+                       NULL, 0);
+        return S3E_INVALID_ARGUMENT;
+    }
+    s3_sigv2_sign(cfg->secret_key, sts.data, sts.len, computed);
+    if (strlen(computed) != strlen(sig) || !bb_ct_equal(computed, sig, strlen(sig))) {
+        struct bb_buf bytes;
+        bb_buf_init(&bytes, AUTH_MAX_TEXT * 3);
+        hex_bytes(&bytes, sts.data, sts.len);
+        struct s3_error_field f[] = {{"AWSAccessKeyId", akid},
+                                     {"StringToSign", sts.data},
+                                     {"SignatureProvided", sig},
+                                     {"StringToSignBytes", bytes.data ? bytes.data : ""}};
+        s3_reply_error(q, S3E_SIGNATURE_DOES_NOT_MATCH, NULL, f, 4);
+        bb_buf_cleanup(&bytes);
+        e = S3E_SIGNATURE_DOES_NOT_MATCH;
+    } else {
+        q->auth.payload = S3_PAYLOAD_UNSIGNED;
+        q->auth.authenticated = 1;
+    }
+    bb_buf_cleanup(&sts);
+    return e;
+}
+
 enum s3_error s3_auth_check(struct s3_req *q)
 {
     struct http_req *r = q->http;
@@ -321,17 +438,17 @@ enum s3_error s3_auth_check(struct s3_req *q)
     if (authz != NULL) {
         if (len > 17 && strncmp(authz, "AWS4-HMAC-SHA256 ", 17) == 0)
             return check_header(q, authz, len);
-        if (len > 4 && strncmp(authz, "AWS ", 4) == 0) {
-            s3_reply_error(q, S3E_NOT_IMPLEMENTED,
-                           "Signature Version 2 is not supported yet; sign with SigV4.", NULL, 0);
-            return S3E_NOT_IMPLEMENTED;
-        }
+        if (len > 4 && strncmp(authz, "AWS ", 4) == 0)
+            return check_v2(q, authz, len);
         s3_reply_error(q, S3E_INVALID_ARGUMENT, "Unsupported Authorization Type", NULL, 0);
         return S3E_INVALID_ARGUMENT;
     }
     if (r->head.query != NULL &&
         memmem(r->head.query, r->head.query_len, "X-Amz-Algorithm=", 16) != NULL)
         return check_presigned(q);
+    if (r->head.query != NULL &&
+        memmem(r->head.query, r->head.query_len, "Signature=", 10) != NULL)
+        return check_v2(q, NULL, 0);
     s3_reply_error(q, S3E_ACCESS_DENIED,
                    "Anonymous access is not allowed: sign requests (credentials are printed at "
                    "start), or start bucketbridge with --auth none.",
