@@ -23,6 +23,7 @@ void config_init(struct config *c)
     memset(c, 0, sizeof(*c));
     c->max_skew_s = 15 * 60;
     c->watcher_enabled = 1;
+    c->consumers_enabled = 1;
     if (config_apply_json(c, config_default_json, strlen(config_default_json), err,
                           sizeof(err)) < 0) {
         fprintf(stderr, "embedded default configuration is invalid: %s\n", err);
@@ -44,6 +45,7 @@ void config_cleanup(struct config *c)
     free(c->webhooks_json);
     free(c->ws_token);
     free(c->watcher_ignore_json);
+    free(c->consumers_json);
     for (size_t i = 0; i < c->nbuckets; i++)
         free(c->buckets[i].name);
     memset(c, 0, sizeof(*c));
@@ -321,6 +323,42 @@ int config_apply_json(struct config *c, const char *json, size_t len, char *err,
             }
         } else if (strcmp(k, "buckets") == 0) {
             rc = apply_buckets(c, v, err, errlen);
+        } else if (strcmp(k, "consumers") == 0) {
+            const cJSON *o;
+            const cJSON *arr = cJSON_IsArray(v) ? v : NULL;
+            size_t i = 0;
+            if (arr == NULL) {
+                snprintf(err, errlen, "consumers: must be an array");
+                rc = BB_EINVAL;
+            }
+            cJSON_ArrayForEach(o, arr)
+            {
+                const cJSON *f;
+                if (!cJSON_IsObject(o) ||
+                    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "name")) ||
+                    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "command"))) {
+                    snprintf(err, errlen, "consumers[%zu]: want an object with name and command",
+                             i);
+                    rc = BB_EINVAL;
+                    break;
+                }
+                cJSON_ArrayForEach(f, o)
+                {
+                    static const char *const keys[] = {"name", "command", "args", "env",
+                                                       "group", "instances", "scale_depth"};
+                    int known = 0;
+                    for (size_t k2 = 0; k2 < sizeof(keys) / sizeof(keys[0]); k2++)
+                        if (strcmp(f->string, keys[k2]) == 0)
+                            known = 1;
+                    if (!known && rc == BB_OK) {
+                        snprintf(err, errlen, "consumers[%zu].%s: unknown key", i, f->string);
+                        rc = BB_EINVAL;
+                    }
+                }
+                i++;
+            }
+            if (rc == BB_OK)
+                set_json(&c->consumers_json, v);
         } else if (strcmp(k, "watcher") == 0) {
             const cJSON *f;
             const cJSON *obj = cJSON_IsObject(v) ? v : NULL;

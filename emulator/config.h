@@ -43,6 +43,8 @@ struct config {
     int command_timeout_s;     /* command targets are killed after this */
     char *ws_token;            /* WebSocket ?token=; NULL: the secret key */
     int watcher_enabled;       /* watch bucket directories for dropped files */
+    int consumers_enabled;     /* run the configured consumers (--no-consumers: 0) */
+    char *consumers_json;      /* JSON array of consumer definitions */
     char *watcher_ignore_json; /* JSON array of name globs; NULL: the defaults */
 };
 

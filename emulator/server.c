@@ -16,6 +16,7 @@
 #include "watch.h"
 #include "watch_scan.h"
 #include "worker.h"
+#include "supervise.h"
 #include "ws_conn.h"
 
 int bus_target_webhook_callback(struct lws *wsi, int reason, void *user, void *in, size_t len);
@@ -48,9 +49,16 @@ static int webhook_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
     return bus_target_webhook_callback(wsi, (int)reason, user, in, len);
 }
 
+static int consumer_out_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+                           void *in, size_t len)
+{
+    return supervise_output_callback(wsi, (int)reason, user, in, len);
+}
+
 static const struct lws_protocols protocols[] = {
     {"bb-http", conn_cb, HTTP_CONN_PSS_SIZE, 0, 0, NULL, 0},
     {"bb-webhook", webhook_cb, 0, 4096, 0, NULL, 0},
+    {"bb-consumer-out", consumer_out_cb, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -125,6 +133,7 @@ int server_init(struct server *srv, const struct config *cfg)
         return BB_EINVAL;
     }
     srv->bound_port = lws_get_vhost_listen_port(vh);
+    srv->s3_vhost = vh;
     bus_start(srv->bus, srv->lws);
     rc = ws_start(srv, srv->lws);
     if (rc < 0)
@@ -135,6 +144,7 @@ int server_init(struct server *srv, const struct config *cfg)
         srv->watch = watch_start(cfg->data_dir, srv->lws, srv->scan);
     /* files added, changed or removed while the daemon was stopped */
     watch_scan_reconcile(srv->scan);
+    srv->supervise = supervise_start(srv);
     srv->ready = 1;
     return BB_OK;
 }
@@ -159,6 +169,8 @@ int server_run(struct server *srv)
 
 void server_cleanup(struct server *srv)
 {
+    supervise_stop(srv->supervise);
+    srv->supervise = NULL;
     watch_stop(srv->watch);
     srv->watch = NULL;
     worker_free(srv->worker);

@@ -24,6 +24,8 @@ struct server {
     struct watch *watch;      /* owned; NULL when off or unavailable */
     struct lws_context *lws;
     struct lws_vhost *ws_vhost; /* listener-less vhost for adopted WebSockets */
+    struct lws_vhost *s3_vhost; /* the listening vhost (raw sockets, pipes) */
+    struct supervise *supervise; /* owned; NULL when no consumers run */
     int64_t started_ms;
     int bound_port;
     int stopping;
