@@ -7,9 +7,11 @@
 #include "db.h"
 #include "bb_err.h"
 #include "bb_log.h"
+#include "metrics.h"
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <time.h>
 
 static const char *const migrations[] = {
     /* 1 */
@@ -134,7 +136,13 @@ int db_begin(struct db *db)
 
 int db_commit(struct db *db)
 {
-    return db_exec(db, "COMMIT");
+    struct timespec a, b;
+    int rc;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    rc = db_exec(db, "COMMIT");
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    metrics_commit((int64_t)(b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000);
+    return rc;
 }
 
 void db_rollback(struct db *db)

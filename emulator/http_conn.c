@@ -13,6 +13,7 @@
 #include "bb_hash.h"
 #include "bb_log.h"
 #include "bb_mem.h"
+#include "metrics.h"
 #include "route.h"
 #include "server.h"
 #include "ws.h"
@@ -208,6 +209,9 @@ static void set_output(struct http_conn *c, struct http_req *r)
 static void access_log(struct http_req *r)
 {
     char qpath[512];
+    metrics_request(r->op, r->status, r->body_received,
+                    r->resp_fd >= 0 ? r->resp_file_len : r->resp_body_len,
+                    mono_us() - r->start_us);
     if (bb_log_level_current < BB_LOG_LEVEL_INFO)
         return;
     bb_log_write(BB_LOG_LEVEL_INFO, "http", "request",

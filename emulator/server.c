@@ -69,9 +69,11 @@ static void lws_log_bridge(int level, const char *line)
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         n--;
     bb_log_quote(msg, sizeof(msg), line, n);
-    /* lws 4.1 reports every adoption with a read buffer at error level */
-    if (strstr(line, "adopt_socket_readbuf: calling service") != NULL &&
-        strstr(line, "failed") == NULL) {
+    /* lws 4.1 reports every adoption with a read buffer at error level, and
+     * warns before binding a pipe to the raw-file role, which then works */
+    if ((strstr(line, "adopt_socket_readbuf: calling service") != NULL &&
+         strstr(line, "failed") == NULL) ||
+        strstr(line, "protocol 'bb-consumer-out', type 0x0, failed") != NULL) {
         BB_LOG_DEBUG("lws", "lws", "line=%s", msg);
         return;
     }

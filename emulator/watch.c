@@ -7,6 +7,7 @@
 #include "bb_log.h"
 #include "bb_mem.h"
 #include "bb_queue.h"
+#include "metrics.h"
 #include "watch_scan.h"
 
 #include <dirent.h>
@@ -218,6 +219,7 @@ void watch_drain(struct watch *w)
     if (w == NULL)
         return;
     while ((n = bb_queue_pop(&w->q)) != NULL) {
+        metrics_watch(n->kind == WATCH_RESCAN);
         switch (n->kind) {
         case WATCH_FILE_READY:
             watch_scan_file(w->scan, n->path);

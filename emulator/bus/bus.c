@@ -17,6 +17,7 @@
 #include "bus_target.h"
 #include "config.h"
 #include "db.h"
+#include "metrics.h"
 
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
@@ -195,6 +196,7 @@ static int route_rule(void *arg, struct bus_rule *r)
             return 0;
     }
     c->matched++;
+    metrics_rule_match();
     for (size_t i = 0; i < r->ntargets; i++) {
         int rc = bus_queue_enqueue(c->b->queue, c->seq, r, &r->targets[i], c->now);
         if (rc < 0) {
@@ -252,6 +254,7 @@ int bus_publish(struct bus *b, const char *bus_name, const char *event_json, siz
             goto out;
     }
     b->last_seq = c.seq;
+    metrics_event(str_field(ev, "source"), str_field(ev, "detail-type"));
     if (seq != NULL)
         *seq = c.seq;
     BB_LOG_DEBUG("bus", "event journalled", "ev=%llu bus=%s detail_type=\"%s\" targets_rules=%d",
