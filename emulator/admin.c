@@ -12,6 +12,10 @@
 #include "s3_sigv4.h"
 #include "server.h"
 #include "store.h"
+#include "viewer.h"
+#include "supervise.h"
+#include "metrics.h"
+#include "reset.h"
 
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
@@ -107,6 +111,7 @@ static void health(struct http_req *r)
     }
     sqlite3_finalize(s);
     cJSON_AddItemToObject(o, "queue_depths", groups);
+    cJSON_AddItemToObject(o, "consumers", supervise_status(srv->supervise));
     bus_queue_stats(bus_get_queue(srv->bus), &st);
     cJSON *d = cJSON_AddObjectToObject(o, "deliveries");
     cJSON_AddNumberToObject(d, "delivered", (double)st.delivered);
@@ -115,6 +120,25 @@ static void health(struct http_req *r)
     cJSON_AddNumberToObject(d, "dropped", (double)st.dropped);
     reply_json(r, srv->ready && !srv->stopping ? 200 : 503, o);
     cJSON_Delete(o);
+}
+
+/* Mutating admin calls carry the token (or auth is off). */
+static int token_ok(const struct http_req *r)
+{
+    const struct config *cfg = r->srv->cfg;
+    const char *want = cfg->ws_token ? cfg->ws_token : cfg->secret_key;
+    size_t n = 0;
+    const char *h = http_head_get(&r->head, "x-bucketbridge-token", &n);
+    char *q;
+    int ok;
+    if (!cfg->auth_enabled)
+        return 1;
+    if (h != NULL && n == strlen(want) && memcmp(h, want, n) == 0)
+        return 1;
+    q = query(r, "token");
+    ok = q != NULL && strcmp(q, want) == 0;
+    free(q);
+    return ok;
 }
 
 static int method_is(const struct http_req *r, const char *m)
@@ -176,9 +200,46 @@ static void dlq_redrive(struct http_req *r)
 
 int admin_handle(struct http_req *r)
 {
+    if (viewer_handle(r))
+        return 1;
     if (path_is(r, "/_bucketbridge/health") && (method_is(r, "GET") || method_is(r, "HEAD"))) {
         r->op = "Health";
         health(r);
+        return 1;
+    }
+    if (path_is(r, "/_bucketbridge/metrics") && method_is(r, "GET")) {
+        struct bb_buf b;
+        size_t len;
+        r->op = "Metrics";
+        bb_buf_init(&b, 16 * 1024 * 1024);
+        metrics_render(&b, r->srv);
+        char *text = bb_buf_detach(&b, &len);
+        http_resp_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        http_resp_header(r, "Cache-Control", "no-store");
+        http_resp_body(r, text, len);
+        http_resp_send(r, 200);
+        return 1;
+    }
+    if (path_is(r, "/_bucketbridge/reset") && method_is(r, "POST")) {
+        long objects = 0;
+        struct timespec a, b;
+        r->op = "Reset";
+        if (!token_ok(r)) {
+            reply_err(r, 403, "reset needs the token: ?token=<token> or the header "
+                              "X-Bucketbridge-Token (the secret key unless configured)");
+            return 1;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        int rc = reset_all(r->srv, &objects);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "reset", rc == 0);
+        cJSON_AddNumberToObject(o, "objects_removed", (double)objects);
+        cJSON_AddNumberToObject(o, "last_sequence", (double)bus_last_seq(r->srv->bus));
+        cJSON_AddNumberToObject(o, "duration_ms", (double)((b.tv_sec - a.tv_sec) * 1000) +
+                                                      (double)(b.tv_nsec - a.tv_nsec) / 1e6);
+        reply_json(r, rc == 0 ? 200 : 500, o);
+        cJSON_Delete(o);
         return 1;
     }
     if (path_is(r, "/_bucketbridge/dlq") && method_is(r, "GET")) {
@@ -188,6 +249,11 @@ int admin_handle(struct http_req *r)
     }
     if (path_is(r, "/_bucketbridge/dlq/redrive") && method_is(r, "POST")) {
         r->op = "DlqRedrive";
+        if (!token_ok(r)) {
+            reply_err(r, 403, "redrive needs the token: ?token=<token> or the header "
+                              "X-Bucketbridge-Token");
+            return 1;
+        }
         dlq_redrive(r);
         return 1;
     }

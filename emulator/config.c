@@ -323,6 +323,37 @@ int config_apply_json(struct config *c, const char *json, size_t len, char *err,
             }
         } else if (strcmp(k, "buckets") == 0) {
             rc = apply_buckets(c, v, err, errlen);
+        } else if (strcmp(k, "deterministic") == 0) {
+            const cJSON *seed = cJSON_GetObjectItemCaseSensitive(v, "seed");
+            const cJSON *off = cJSON_GetObjectItemCaseSensitive(v, "clock_offset_seconds");
+            const cJSON *f;
+            const cJSON *obj = cJSON_IsObject(v) ? v : NULL;
+            if (obj == NULL) {
+                snprintf(err, errlen, "deterministic: must be an object");
+                rc = BB_EINVAL;
+            }
+            cJSON_ArrayForEach(f, obj)
+            {
+                if (strcmp(f->string, "seed") != 0 && strcmp(f->string, "clock_offset_seconds") != 0 &&
+                    rc == BB_OK) {
+                    snprintf(err, errlen, "deterministic.%s: unknown key", f->string);
+                    rc = BB_EINVAL;
+                }
+            }
+            if (rc == BB_OK && seed != NULL) {
+                if (!cJSON_IsNumber(seed) || seed->valuedouble < 0) {
+                    snprintf(err, errlen, "deterministic.seed: want a non-negative number");
+                    rc = BB_EINVAL;
+                } else {
+                    c->has_seed = 1;
+                    c->seed = (uint64_t)seed->valuedouble;
+                }
+            }
+            if (rc == BB_OK && off != NULL)
+                rc = want_number(off, "deterministic.clock_offset_seconds", -1e10, 1e10, err,
+                                 errlen);
+            if (rc == BB_OK && off != NULL)
+                c->clock_offset_s = (long)off->valuedouble;
         } else if (strcmp(k, "consumers") == 0) {
             const cJSON *o;
             const cJSON *arr = cJSON_IsArray(v) ? v : NULL;

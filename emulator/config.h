@@ -8,6 +8,7 @@
 #define BB_EMULATOR_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CONFIG_MAX_BUCKETS 64
 #define CONFIG_MAX_FILE (1024 * 1024)
@@ -44,6 +45,9 @@ struct config {
     char *ws_token;            /* WebSocket ?token=; NULL: the secret key */
     int watcher_enabled;       /* watch bucket directories for dropped files */
     int consumers_enabled;     /* run the configured consumers (--no-consumers: 0) */
+    int has_seed;              /* deterministic event ids (tests) */
+    uint64_t seed;
+    long clock_offset_s;       /* added to event times (tests) */
     char *consumers_json;      /* JSON array of consumer definitions */
     char *watcher_ignore_json; /* JSON array of name globs; NULL: the defaults */
 };

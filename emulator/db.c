@@ -99,19 +99,28 @@ int db_open(struct db *db, const char *path, int full_durability)
     v = user_version(db);
     if (v < 0)
         goto out;
-    for (int i = v; i < (int)(sizeof(migrations) / sizeof(migrations[0])); i++) {
+    if (v < (int)(sizeof(migrations) / sizeof(migrations[0]))) {
         char pragma[64];
-        if (db_exec(db, "BEGIN") < 0)
+        /* a schema change on a new or old database: one transaction, no
+         * fsync (a crash here leaves the old version, applied again next
+         * start) */
+        if (db_exec(db, "PRAGMA synchronous=OFF") < 0 || db_exec(db, "BEGIN") < 0)
             goto out;
-        if (db_exec(db, migrations[i]) < 0) {
-            db_rollback(db);
-            goto out;
+        for (int i = v; i < (int)(sizeof(migrations) / sizeof(migrations[0])); i++) {
+            if (db_exec(db, migrations[i]) < 0) {
+                db_rollback(db);
+                goto out;
+            }
         }
-        sqlite3_snprintf(sizeof(pragma), pragma, "PRAGMA user_version=%d", i + 1);
+        sqlite3_snprintf(sizeof(pragma), pragma, "PRAGMA user_version=%d",
+                         (int)(sizeof(migrations) / sizeof(migrations[0])));
         if (db_exec(db, pragma) < 0 || db_commit(db) < 0) {
             db_rollback(db);
             goto out;
         }
+        if (db_exec(db, full_durability ? "PRAGMA synchronous=FULL"
+                                        : "PRAGMA synchronous=NORMAL") < 0)
+            goto out;
     }
     rc = BB_OK;
 out:

@@ -120,7 +120,7 @@ int server_init(struct server *srv, const struct config *cfg)
         return BB_EINVAL;
     }
     memset(&info, 0, sizeof(info));
-    info.port = cfg->listen_port == 0 ? CONTEXT_PORT_NO_LISTEN_SERVER : cfg->listen_port;
+    info.port = cfg->listen_port; /* 0: the kernel picks a free port */
     info.iface = cfg->listen_host;
     info.protocols = protocols;
     info.vhost_name = "s3";

@@ -1100,3 +1100,30 @@ int ws_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t l
         return 0;
     }
 }
+
+void ws_conn_reset(struct server *srv)
+{
+    (void)srv;
+    for (uint64_t q = g.ring_first + 1; q <= g.ring_last; q++) {
+        struct ring_ev *e = &g.ring[q % RING_CAP];
+        free(e->body);
+        cJSON_Delete(e->parsed);
+        memset(e, 0, sizeof(*e));
+    }
+    g.ring_first = g.ring_last = bus_last_seq(g.srv->bus);
+    for (int i = 0; i < g.ngroups; i++) {
+        g.groups[i].acked = 0;
+        g.groups[i].failed = 0;
+    }
+    for (struct client *c = g.clients; c != NULL; c = c->next) {
+        c->ninflight = 0;
+        for (int i = 0; i < WS_MAX_SUBS; i++)
+            if (c->subs[i].used && c->subs[i].cursor > g.ring_last)
+                c->subs[i].cursor = g.ring_last;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "type", "reset");
+        cJSON_AddNumberToObject(o, "last_seq", (double)g.ring_last);
+        send_json(c, o);
+        cJSON_Delete(o);
+    }
+}

@@ -23,6 +23,9 @@ int ws_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t l
 /** Registers with the bus (observer) and starts the group timer. */
 int ws_conn_start(struct server *srv);
 void ws_conn_stop(struct server *srv);
+/** After a reset: forgets in-flight group deliveries, re-bases the event
+ * ring, and tells every client {"type":"reset","last_seq":N}. */
+void ws_conn_reset(struct server *srv);
 
 /** Message codec (pure): validates a client message and returns its type
  * ("subscribe", "unsubscribe", "join", "leave", "ack", "nack", "publish",

@@ -57,9 +57,9 @@ void bus_set_observer(struct bus *b, bus_observer_cb *cb, void *arg)
 int64_t bus_now_ms(const struct bus *b)
 {
     struct timespec ts;
-    (void)b;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+           (b != NULL ? (int64_t)b->cfg->clock_offset_s * 1000 : 0);
 }
 
 struct db *bus_db(struct bus *b)
@@ -92,11 +92,16 @@ uint64_t bus_last_seq(const struct bus *b)
     return b->last_seq;
 }
 
+/* Sequence numbers never go back, not even after a reset emptied the
+ * journal: the floor is kept in counters. */
 static uint64_t max_seq(struct db *db)
 {
     sqlite3_stmt *s = NULL;
     uint64_t v = 0;
-    if (sqlite3_prepare_v2(db->sql, "SELECT max(seq) FROM events", -1, &s, NULL) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(db->sql,
+                           "SELECT max(coalesce((SELECT max(seq) FROM events), 0),"
+                           " coalesce((SELECT value FROM counters WHERE name='seq_floor'), 0))",
+                           -1, &s, NULL) == SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW)
         v = (uint64_t)sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
@@ -120,7 +125,7 @@ int bus_open(struct db *db, const struct config *cfg, struct bus **out, char *er
         goto out;
     if (sqlite3_prepare_v3(db->sql,
                            "INSERT INTO events(id, bus, ingested_ms, time_s, source, detail_type,"
-                           " replay_name, body) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
+                           " replay_name, body, seq) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)",
                            -1, SQLITE_PREPARE_PERSISTENT, &b->ins_event, NULL) != SQLITE_OK)
         goto out;
     rc = bus_archives_open(b, &b->archives);
@@ -232,6 +237,7 @@ int bus_publish(struct bus *b, const char *bus_name, const char *event_json, siz
     if (replay_name != NULL)
         sqlite3_bind_text(s, 7, replay_name, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 8, event_json, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 9, (sqlite3_int64)(b->last_seq + 1));
     if (sqlite3_step(s) != SQLITE_DONE) {
         BB_LOG_ERROR("bus", "journal append failed", "error=\"%s\"", sqlite3_errmsg(b->db->sql));
         sqlite3_reset(s);
@@ -239,7 +245,7 @@ int bus_publish(struct bus *b, const char *bus_name, const char *event_json, siz
         goto out;
     }
     sqlite3_reset(s);
-    c.seq = (uint64_t)sqlite3_last_insert_rowid(b->db->sql);
+    c.seq = b->last_seq + 1;
     if (filter_rules_json != NULL)
         filter = cJSON_Parse(filter_rules_json);
     c.filter = filter;
@@ -440,4 +446,41 @@ void bus_start(struct bus *b, struct lws_context *lws)
     b->runner = bus_runner_new(b, lws, attempt_done, b);
     lws_sul_schedule(lws, 0, &b->housekeep_sul, housekeep_cb, BUS_HOUSEKEEP_US);
     schedule_dispatch(b, 0);
+}
+
+int bus_reset(struct bus *b)
+{
+    static const char *const sql[] = {
+        "DELETE FROM deliveries",
+        "DELETE FROM dlq",
+        "DELETE FROM archive_events",
+        "DELETE FROM archives",
+        "DELETE FROM replays",
+        "DELETE FROM notifications",
+        "DELETE FROM events",
+    };
+    char floor[128];
+    struct bus_archives *fresh = NULL;
+    int rc = BB_OK;
+
+    for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]) && rc == BB_OK; i++)
+        rc = db_exec(b->db, sql[i]);
+    if (rc == BB_OK) {
+        snprintf(floor, sizeof(floor),
+                 "INSERT OR REPLACE INTO counters(name, value) VALUES('seq_floor', %llu)",
+                 (unsigned long long)b->last_seq);
+        rc = db_exec(b->db, floor);
+    }
+    for (size_t i = 0; rc == BB_OK && i < bus_rules_count(b->rules);) {
+        struct bus_rule *r = bus_rules_at(b->rules, i);
+        if (strcmp(r->origin, "config") != 0)
+            rc = bus_rules_delete(b->rules, r, 1);
+        else
+            i++;
+    }
+    if (rc == BB_OK && bus_archives_open(b, &fresh) == BB_OK) {
+        bus_archives_free(b->archives);
+        b->archives = fresh;
+    }
+    return rc;
 }

@@ -53,6 +53,14 @@ void bus_kick(struct bus *b);
 typedef void bus_observer_cb(void *arg);
 void bus_set_observer(struct bus *b, bus_observer_cb *cb, void *arg);
 
+/**
+ * Empties the journal, deliveries, dead-letter queues, archives, replays
+ * and notification configurations, and removes the rules created through
+ * the API (configured rules stay). Sequence numbers keep growing. Inside
+ * the caller's transaction. Returns 0 or BB_EDB.
+ */
+int bus_reset(struct bus *b);
+
 /** Milliseconds since the epoch, through a replaceable clock (tests). */
 int64_t bus_now_ms(const struct bus *b);
 

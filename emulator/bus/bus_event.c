@@ -40,13 +40,39 @@ static char *print_json(const cJSON *j)
     return out;
 }
 
+static int seeded;
+static uint64_t seed_state;
+
+void bus_event_seed(uint64_t seed)
+{
+    seeded = 1;
+    seed_state = seed;
+}
+
+/* splitmix64: a small, well-mixed sequence for reproducible ids in tests */
+static uint64_t next_seeded(void)
+{
+    uint64_t z = (seed_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
 void bus_event_uuid(char out[37])
 {
     static const char lower[] = "0123456789abcdef";
     unsigned char b[16];
     size_t o = 0;
 
-    bb_random_bytes(b, sizeof(b));
+    if (seeded) {
+        uint64_t x = next_seeded(), y = next_seeded();
+        for (int i = 0; i < 8; i++) {
+            b[i] = (unsigned char)(x >> (8 * i));
+            b[8 + i] = (unsigned char)(y >> (8 * i));
+        }
+    } else {
+        bb_random_bytes(b, sizeof(b));
+    }
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
     for (size_t i = 0; i < sizeof(b); i++) {

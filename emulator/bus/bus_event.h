@@ -45,6 +45,10 @@ struct bus_s3_event {
     const char *deletion_type; /* "Permanently Deleted" for Object Deleted */
 };
 
+/** Makes bus_event_uuid deterministic from @seed (tests' snapshots).
+ * Loop thread; call once at start. */
+void bus_event_seed(uint64_t seed);
+
 /** Writes a new random UUID v4 ("xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx") into @out. */
 void bus_event_uuid(char out[37]);
 

@@ -51,7 +51,7 @@ static int on_change(void *arg, const struct store_change *c)
     env.id = id;
     env.account = cfg->account_id;
     env.region = cfg->region;
-    env.time_s = (int64_t)time(NULL);
+    env.time_s = bus_now_ms(h->bus) / 1000;
     env.key_encoding = cfg->key_encoding_raw ? BUS_KEY_RAW : BUS_KEY_FORM;
     e.bucket = c->bucket;
     e.key = c->key;
