@@ -186,6 +186,11 @@ static void set_output(struct http_conn *c, struct http_req *r)
 
     bb_buf_init(&b, SIZE_MAX / 2);
     bb_buf_append(&b, pre, LWS_PRE); /* lws wants LWS_PRE bytes in front */
+    /* botocore (boto/botocore#3755) mis-reads a final answer to an
+     * "Expect: 100-continue" request that had no interim one: when the whole
+     * body is in (a zero-length PUT), send the 100 first, as RFC 9110 allows */
+    if (r->expect_continue && !r->continue_sent && c->body_done && !r->close_after)
+        bb_buf_appends(&b, "HTTP/1.1 100 Continue\r\n\r\n");
     bb_buf_appendf(&b, "HTTP/1.1 %d %s\r\n", r->status, reason_phrase(r->status));
     bb_buf_appendf(&b, "Date: %s\r\nServer: bucketbridge\r\n", date);
     bb_buf_appendf(&b, "x-amz-request-id: %s\r\nx-amz-id-2: %s\r\n", r->request_id,
@@ -461,6 +466,7 @@ static int write_more(struct http_conn *c)
             memcpy(buf + LWS_PRE, cont, sizeof(cont) - 1);
             if (lws_write(c->wsi, buf + LWS_PRE, sizeof(cont) - 1, LWS_WRITE_RAW) < 0)
                 return -1;
+            r->continue_sent = 1;
             return 0;
         }
     }

@@ -49,6 +49,7 @@ struct http_req {
     uint64_t content_length; /* HTTP_NO_LENGTH when chunked or absent */
     uint64_t body_received;  /* decoded bytes handed to on_body */
     int expect_continue;
+    int continue_sent; /* "100 Continue" went out for this request */
 
     /* handler */
     http_body_cb *on_body;

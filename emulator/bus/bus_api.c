@@ -555,6 +555,8 @@ static int run(struct api_call *c, const char *op)
                                  c->err, sizeof(c->err));
         if (rc == BB_EDB)
             return fail(c, "InternalException", "The archive store is not available.");
+        if (rc == BB_OK)
+            c->code = NULL; /* the archive code presets its error type */
         return rc;
     }
     return fail(c, "UnknownOperationException", "Operation %s is not supported by bucketbridge.",

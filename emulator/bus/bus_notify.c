@@ -31,19 +31,6 @@ static const char *const event_names[] = {
     "s3:Replication:*",
 };
 
-static int has_rules_for(struct bus *b, const char *bucket)
-{
-    struct bus_rules *rs = bus_get_rules(b);
-    char prefix[96];
-    snprintf(prefix, sizeof(prefix), "S3-%s-", bucket);
-    for (size_t i = 0; i < bus_rules_count(rs); i++) {
-        struct bus_rule *r = bus_rules_at(rs, i);
-        if (strcmp(r->bus, BUS_NOTIFY_BUS) == 0 && strncmp(r->name, prefix, strlen(prefix)) == 0)
-            return 1;
-    }
-    return 0;
-}
-
 static const char *classic_name(const struct bus_s3_event *e)
 {
     if (strcmp(e->detail_type, "Object Deleted") == 0)
@@ -60,15 +47,21 @@ static const char *classic_name(const struct bus_s3_event *e)
 int bus_notify_publish(struct bus *b, struct store *st, const struct bus_s3_event *e,
                        const struct bus_event_env *env)
 {
-    char *msg;
-    int rc;
+    struct bus_rules *rs = bus_get_rules(b);
+    char prefix[96];
+    int rc = BB_OK;
     (void)st;
-    if (!has_rules_for(b, e->bucket))
-        return BB_OK;
-    /* one message per change; each configuration's rule picks its own */
-    msg = bus_event_s3_record(e, env, classic_name(e), "bucketbridge");
-    rc = bus_publish(b, BUS_NOTIFY_BUS, msg, strlen(msg), NULL, NULL, NULL);
-    free(msg);
+    snprintf(prefix, sizeof(prefix), "S3-%s-", e->bucket);
+    /* one message per configuration, carrying its Id; its rule matches it */
+    for (size_t i = 0; i < bus_rules_count(rs) && rc == BB_OK; i++) {
+        struct bus_rule *r = bus_rules_at(rs, i);
+        if (strcmp(r->bus, BUS_NOTIFY_BUS) != 0 || strncmp(r->name, prefix, strlen(prefix)) != 0)
+            continue;
+        char *msg = bus_event_s3_record(e, env, classic_name(e),
+                                        r->description ? r->description : r->name);
+        rc = bus_publish(b, BUS_NOTIFY_BUS, msg, strlen(msg), NULL, NULL, NULL);
+        free(msg);
+    }
     return rc;
 }
 
@@ -99,8 +92,9 @@ static const char *jstr(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* The managed rule's pattern for one configuration. New string. */
-static char *pattern_for(const char *bucket, const cJSON *cfg)
+/* The managed rule's pattern for one configuration (configuration id
+ * @cid). New string. */
+static char *pattern_for(const char *bucket, const char *cid, const cJSON *cfg)
 {
     cJSON *p = cJSON_CreateObject();
     cJSON *or = cJSON_AddArrayToObject(p, "$or");
@@ -115,6 +109,7 @@ static char *pattern_for(const char *bucket, const cJSON *cfg)
     char *text, *out;
 
     cJSON_AddItemToArray(cJSON_AddArrayToObject(bk, "name"), cJSON_CreateString(bucket));
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(s3, "configurationId"), cJSON_CreateString(cid));
     cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(cfg, "Events"))
     {
         const char *name = cJSON_IsString(ev) ? ev->valuestring + 3 : ""; /* drop "s3:" */
@@ -234,15 +229,16 @@ int bus_notify_set(struct bus *b, const char *bucket, const cJSON *configs, int 
         char name[128];
         const char *code;
         struct bus_rule *r = NULL;
-        char *pattern = pattern_for(bucket, c);
+        snprintf(name, sizeof(name), "S3-%s-%zu", bucket, n++);
+        const char *cid = jstr(c, "Id") ? jstr(c, "Id") : name;
+        char *pattern = pattern_for(bucket, cid, c);
         const char *arn = jstr(c, "Arn");
         /* a topic is delivered to the webhook of the same name */
         char *target_arn = strncmp(arn, "arn:aws:sns:", 12) == 0
                                ? bb_xasprintf("arn:aws:events:%s:%s:api-destination/%s",
                                               cfg->region, cfg->account_id, strrchr(arn, ':') + 1)
                                : bb_xstrdup(arn);
-        snprintf(name, sizeof(name), "S3-%s-%zu", bucket, n++);
-        rc = bus_rules_put(rs, BUS_NOTIFY_BUS, name, pattern, 1, jstr(c, "Id"), "s3",
+        rc = bus_rules_put(rs, BUS_NOTIFY_BUS, name, pattern, 1, cid, "s3",
                            "s3.amazonaws.com", &r, &code, err, errlen);
         free(pattern);
         if (rc == BB_OK) {

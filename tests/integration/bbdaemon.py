@@ -11,6 +11,7 @@ test failed.
 """
 
 import http.client
+import json
 import os
 import shutil
 import signal
@@ -46,7 +47,10 @@ def require_daemon():
     if not path:
         skip_module("BB_DAEMON is not set (path to the bucketbridge binary)")
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        skip_module(f"BB_DAEMON={path!r} is not an executable file")
+        # Set but missing: the build did not produce it. A failure, not a skip.
+        print(f"FAIL: BB_DAEMON={path!r} is not an executable file "
+              f"(build the bucketbridge target first)", flush=True)
+        sys.exit(1)
     return path
 
 
@@ -73,12 +77,23 @@ class Daemon:
     --data-dir) and the stderr log, so anything written beside data/ is a
     path-traversal escape."""
 
-    def __init__(self, binary=None, name="daemon"):
+    def __init__(self, binary=None, name="daemon", config=None, extra_args=None):
+        """config (optional): a dict, written as JSON to <base>/config.json, or
+        the path of a file; passed as --config. extra_args (optional): more
+        command-line arguments, appended after the harness's own."""
         self.binary = binary or require_daemon()
         self.name = name
         self.base = tempfile.mkdtemp(prefix="bb-it-")
         self.data_dir = os.path.join(self.base, "data")
         os.mkdir(self.data_dir)
+        self.config_path = None
+        if isinstance(config, dict):
+            self.config_path = os.path.join(self.base, "config.json")
+            with open(self.config_path, "w") as f:
+                json.dump(config, f, indent=2)
+        elif config is not None:
+            self.config_path = str(config)
+        self.extra_args = list(extra_args or [])
         self.proc = None
         self.port = None
         self.log_paths = []
@@ -104,6 +119,9 @@ class Daemon:
         level = os.environ.get("BB_IT_LOG_LEVEL", "debug")
         if level:
             args += ["--log-level", level]
+        if self.config_path is not None:
+            args += ["--config", self.config_path]
+        args += self.extra_args
         with open(log_path, "wb") as log:
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT)
@@ -165,6 +183,18 @@ class Daemon:
         self.proc = None
         self.exit_codes.append(p.returncode)
         return p.returncode
+
+    def kill(self):
+        """SIGKILL by pid (a simulated crash). Not counted as an unclean exit
+        by check_clean_exit; returns the wait status."""
+        if self.proc is None:
+            return None
+        p = self.proc
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGKILL)
+        rc = p.wait()
+        self.proc = None
+        return rc
 
     def _kill(self):
         if self.proc is not None and self.proc.poll() is None:

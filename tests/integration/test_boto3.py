@@ -228,6 +228,44 @@ class Boto3Test(DaemonTestCase):
                     self.s3.delete_object(Bucket=RAW, Key=b)
                 self.s3.delete_object(Bucket=RAW, Key=a)
 
+    def test_folder_marker_keys(self):
+        # Consoles create empty "folder/" objects next to "folder/file".
+        self.put("b3-folder/", b"")
+        # (A GET between the two PUTs: an empty PUT followed by another PUT
+        # on the same connection is test_empty_put_then_put_on_one_connection.)
+        self.assertEqual(self.get("b3-folder/")[1], b"")
+        self.put("b3-folder/x.txt", b"x")
+        self.assertEqual(self.get("b3-folder/")[1], b"")
+        self.assertEqual(self.get("b3-folder/x.txt")[1], b"x")
+        r = self.s3.list_objects_v2(Bucket=RAW, Prefix="b3-folder/")
+        self.assertEqual([c["Key"] for c in r["Contents"]], ["b3-folder/", "b3-folder/x.txt"])
+        r = self.s3.list_objects_v2(Bucket=RAW, Prefix="b3-fold", Delimiter="/")
+        self.assertEqual([p["Prefix"] for p in r.get("CommonPrefixes", [])], ["b3-folder/"])
+        self.s3.delete_object(Bucket=RAW, Key="b3-folder/")
+        self.assertEqual(self.get("b3-folder/x.txt")[1], b"x")
+        self.assertClientError(404, "NoSuchKey", self.s3.get_object, Bucket=RAW, Key="b3-folder/")
+
+    def test_key_that_is_also_a_prefix(self):
+        # "a" and "a/b" are both valid S3 keys; a directory store may refuse
+        # the second with an S3 error but must keep the first intact.
+        for first, second in (("b3-conf1/a", "b3-conf1/a/b"), ("b3-conf2/a/b", "b3-conf2/a")):
+            with self.subTest(first=first, second=second):
+                self.put(first, b"first")
+                try:
+                    self.put(second, b"second")
+                    ok = True
+                except ClientError as e:
+                    status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+                    self.assertTrue(400 <= status < 500 and e.response["Error"]["Code"],
+                                    e.response)
+                    print(f"\n  note: PUT {second!r} after {first!r} refused: "
+                          f"{status} {e.response['Error']['Code']}", flush=True)
+                    ok = False
+                self.assertEqual(self.get(first)[1], b"first")
+                if ok:
+                    self.assertEqual(self.get(second)[1], b"second")
+                self.assertTmpEmpty()
+
     def test_metadata_and_content_type(self):
         key = "b3-meta/m.bin"
         self.put(key, b"meta", Metadata={"color": "blue", "Multi-Word": "x y z"})
@@ -311,6 +349,10 @@ class Boto3Test(DaemonTestCase):
                             "file on disk differs")
             r, got = self.get(key)
             self.assertEqual(hashlib.sha256(got).digest(), hashlib.sha256(data).digest())
+            # Default TransferConfig: s3transfer downloads in parallel ranged GETs.
+            dst2 = os.path.join(td, "dst2")
+            self.s3.download_file(RAW, key, dst2)
+            self.assertTrue(filecmp.cmp(src, dst2, shallow=False), "ranged download differs")
         self.s3.delete_object(Bucket=RAW, Key=key)
         self.assertNoFile(RAW, key)
         self.assertTmpEmpty()

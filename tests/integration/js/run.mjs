@@ -23,8 +23,8 @@ if (!daemon) {
 try {
   accessSync(daemon, constants.X_OK);
 } catch {
-  console.log(`SKIP: BB_DAEMON=${daemon} is not executable`);
-  process.exit(SKIP);
+  console.log(`FAIL: BB_DAEMON=${daemon} is not executable (build the bucketbridge target first)`);
+  process.exit(1);
 }
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 18) {
