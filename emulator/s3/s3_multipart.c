@@ -322,10 +322,18 @@ static const char *json_str(const cJSON *o, const char *name)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static double json_num(const cJSON *o, const char *name, double def)
+/* A non-negative integer member (sizes, times); 0 when absent or bad, so a
+ * damaged file never turns into an out-of-range conversion. */
+static uint64_t json_u64(const cJSON *v)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsNumber(v) ? v->valuedouble : def;
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > 9.0e15)
+        return 0;
+    return (uint64_t)v->valuedouble;
+}
+
+static uint64_t json_num(const cJSON *o, const char *name)
+{
+    return json_u64(cJSON_GetObjectItemCaseSensitive(o, name));
 }
 
 /* Removes an upload directory and what it holds (flat: no subdirectories). */
@@ -384,7 +392,7 @@ static int meta_load(struct s3_req *q, const char *id, struct upload_meta *m)
     m->content_type = bb_xstrdup(s ? s : "binary/octet-stream");
     s = json_str(doc, "headers");
     m->headers = bb_xstrdup(s ? s : "[]");
-    m->initiated_ms = (int64_t)json_num(doc, "initiated_ms", 0);
+    m->initiated_ms = (int64_t)json_num(doc, "initiated_ms");
     s = json_str(doc, "checksum_alg");
     m->alg = s ? bb_checksum_alg_from_name(s) : BB_CHECKSUM_NONE;
     s = json_str(doc, "checksum_type");
@@ -438,8 +446,8 @@ static int part_load(struct s3_req *q, const char *id, int number, struct part_i
     }
     p->number = number;
     memcpy(p->etag, s, sizeof(p->etag));
-    p->size = (uint64_t)json_num(doc, "size", 0);
-    p->mtime_ms = (int64_t)json_num(doc, "mtime_ms", 0);
+    p->size = json_num(doc, "size");
+    p->mtime_ms = (int64_t)json_num(doc, "mtime_ms");
     s = json_str(doc, "checksum_alg");
     p->alg = s ? bb_checksum_alg_from_name(s) : BB_CHECKSUM_NONE;
     s = json_str(doc, "checksum");
@@ -744,8 +752,9 @@ static int copy_range(struct s3_req *q, uint64_t size, uint64_t *first, uint64_t
     *last = size ? size - 1 : 0;
     if (s3_req_header(q, "x-amz-copy-source-range", v, sizeof(v)) == NULL)
         return 0;
-    if (sscanf(v, "bytes=%llu-%llu%n", &a, &b, &used) != 2 || v[used] != '\0' ||
-        strchr(v, '+') != NULL || b < a) {
+    /* digits only: sscanf alone would take signs and blanks */
+    if (strncmp(v, "bytes=", 6) != 0 || strspn(v + 6, "0123456789-") != strlen(v + 6) ||
+        sscanf(v, "bytes=%llu-%llu%n", &a, &b, &used) != 2 || v[used] != '\0' || b < a) {
         struct s3_error_field f[] = {{"ArgumentName", "x-amz-copy-source-range"},
                                      {"ArgumentValue", v}};
         s3_reply_error(q, S3E_INVALID_ARGUMENT,
@@ -1581,7 +1590,7 @@ int s3_multipart_part_range(struct s3_req *q, const struct store_object *o, uint
         sizes = NULL;
     cJSON_ArrayForEach(it, sizes)
     {
-        uint64_t s = cJSON_IsNumber(it) ? (uint64_t)it->valuedouble : 0;
+        uint64_t s = json_u64(it);
         i++;
         if (i < want)
             off += s;

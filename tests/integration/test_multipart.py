@@ -439,6 +439,47 @@ class MultipartTest(DaemonTestCase):
         self.assertEqual(c["ETag"], multipart_etag([b"world"]))
         self.assertEqual(self.get(key)[1], b"world")
 
+    def events_for(self, key):
+        """reason of every journalled S3 event for @key (read-only look at
+        the events table of state.db; skips when there is none)."""
+        import json
+        import sqlite3
+        db = os.path.join(self.d.data_dir, ".bucketbridge", "state.db")
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            rows = con.execute("SELECT body FROM events WHERE source='aws.s3' ORDER BY seq")
+            out = []
+            # the event may carry the key form-encoded, as S3 notifications do
+            names = (key, urllib.parse.quote_plus(key, safe="/"))
+            for (body,) in rows:
+                detail = json.loads(body).get("detail", {})
+                if detail.get("object", {}).get("key") in names:
+                    out.append(detail.get("reason"))
+            return out
+        except sqlite3.OperationalError as e:
+            self.skipTest(f"no event journal to look at: {e}")
+        finally:
+            con.close()
+
+    def test_one_event_per_completed_upload(self):
+        key = "mp-ev/one event.bin"
+        uid = self.create(key)
+        done = self.upload_parts(key, uid, [os.urandom(PART), b"tail"])
+        self.s3.list_parts(Bucket=RAW, Key=key, UploadId=uid)
+        self.assertEqual(self.events_for(key), [])
+        self.complete(key, uid, done)
+        self.assertEqual(self.events_for(key), ["CompleteMultipartUpload"])
+        # an aborted upload emits nothing
+        uid = self.create("mp-ev/aborted.bin")
+        self.upload_parts("mp-ev/aborted.bin", uid, [b"x"])
+        self.s3.abort_multipart_upload(Bucket=RAW, Key="mp-ev/aborted.bin", UploadId=uid)
+        self.assertEqual(self.events_for("mp-ev/aborted.bin"), [])
+        # CopyObject: one event, for the destination
+        self.s3.copy_object(Bucket=RAW, Key="mp-ev/copy.bin",
+                            CopySource={"Bucket": RAW, "Key": key})
+        self.assertEqual(self.events_for("mp-ev/copy.bin"), ["CopyObject"])
+        self.assertEqual(self.events_for(key), ["CompleteMultipartUpload"])
+
     # ---- listings --------------------------------------------------------
     def test_list_parts_and_uploads(self):
         keys = ["mp-list/a.bin", "mp-list/b.bin", "mp-list/sub/c.bin", "mp-list/a.bin"]
