@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PKGS=(build-essential cmake pkg-config
       libwebsockets-dev libcjson-dev libexpat1-dev libsqlite3-dev libssl-dev zlib1g-dev
       libturbojpeg0-dev libstb-dev libinotifytools0-dev libs3-dev libcmocka-dev
-      libcurl4-openssl-dev sqlite3 curl)
+      libcurl4-openssl-dev sqlite3 curl libs3-2 chromium)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -40,7 +40,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # npm packages for the JavaScript SDK tests and the benchmark peers.
-for dir in tests/integration/js bench; do
+for dir in tests/integration/js tests/browser bench; do
     if [ -f "$dir/package.json" ] && [ ! -d "$dir/node_modules" ]; then
         echo "setup: npm install in $dir"
         (cd "$dir" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
