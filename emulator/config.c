@@ -24,6 +24,12 @@ void config_init(struct config *c)
     c->max_skew_s = 15 * 60;
     c->watcher_enabled = 1;
     c->consumers_enabled = 1;
+    c->vhost_domains[0] = bb_xstrdup("localhost");
+    c->vhost_domains[1] = bb_xstrdup("s3.localhost");
+    c->nvhost_domains = 2;
+    c->https_enabled = 1;
+    c->https_host = bb_xstrdup("127.0.0.1");
+    c->https_port = 4567;
     if (config_apply_json(c, config_default_json, strlen(config_default_json), err,
                           sizeof(err)) < 0) {
         fprintf(stderr, "embedded default configuration is invalid: %s\n", err);
@@ -48,6 +54,9 @@ void config_cleanup(struct config *c)
     free(c->consumers_json);
     for (size_t i = 0; i < c->nbuckets; i++)
         free(c->buckets[i].name);
+    for (size_t i = 0; i < c->nvhost_domains; i++)
+        free(c->vhost_domains[i]);
+    free(c->https_host);
     memset(c, 0, sizeof(*c));
 }
 
@@ -158,6 +167,79 @@ static int apply_buckets(struct config *c, const cJSON *arr, char *err, size_t e
         c->buckets[n].eventbridge = eb;
         c->nbuckets = ++n;
     }
+    return BB_OK;
+}
+
+/* "virtual_host_domains": ["localhost", "s3.localhost"] */
+static int apply_vhost_domains(struct config *c, const cJSON *arr, char *err, size_t errlen)
+{
+    const cJSON *d;
+    size_t n = 0;
+
+    if (!cJSON_IsArray(arr)) {
+        snprintf(err, errlen, "virtual_host_domains: must be an array of host names");
+        return BB_EINVAL;
+    }
+    cJSON_ArrayForEach(d, arr)
+    {
+        const char *v = cJSON_IsString(d) ? d->valuestring : NULL;
+        size_t len = v ? strlen(v) : 0;
+        if (n == CONFIG_MAX_VHOST_DOMAINS) {
+            snprintf(err, errlen, "virtual_host_domains: at most %d domains",
+                     CONFIG_MAX_VHOST_DOMAINS);
+            return BB_EINVAL;
+        }
+        if (len == 0 || len > 200 || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-.") != len ||
+            v[0] == '.' || v[0] == '-' || v[len - 1] == '.' || strstr(v, "..") != NULL) {
+            snprintf(err, errlen,
+                     "virtual_host_domains[%zu]: want a lowercase host name such as "
+                     "\"s3.localhost\"",
+                     n);
+            return BB_EINVAL;
+        }
+        n++;
+    }
+    for (size_t i = 0; i < c->nvhost_domains; i++)
+        free(c->vhost_domains[i]);
+    c->nvhost_domains = 0;
+    cJSON_ArrayForEach(d, arr)
+    {
+        c->vhost_domains[c->nvhost_domains++] = bb_xstrdup(d->valuestring);
+    }
+    return BB_OK;
+}
+
+/* "https": {"enabled": true, "listen": "127.0.0.1:4567"} */
+static int apply_https(struct config *c, const cJSON *obj, char *err, size_t errlen)
+{
+    const cJSON *f;
+
+    if (!cJSON_IsObject(obj)) {
+        snprintf(err, errlen, "https: must be an object");
+        return BB_EINVAL;
+    }
+    cJSON_ArrayForEach(f, obj)
+    {
+        if (strcmp(f->string, "enabled") == 0 && cJSON_IsBool(f)) {
+            c->https_enabled = cJSON_IsTrue(f);
+        } else if (strcmp(f->string, "listen") == 0 && cJSON_IsString(f)) {
+            struct config tmp;
+            memset(&tmp, 0, sizeof(tmp));
+            if (config_set_listen(&tmp, f->valuestring, err, errlen) < 0) {
+                free(tmp.listen_host);
+                snprintf(err, errlen, "https.listen: want \"HOST:PORT\", got \"%s\"",
+                         f->valuestring);
+                return BB_EINVAL;
+            }
+            free(c->https_host);
+            c->https_host = tmp.listen_host;
+            c->https_port = tmp.listen_port;
+        } else {
+            snprintf(err, errlen, "https.%s: unknown key or bad value", f->string);
+            return BB_EINVAL;
+        }
+    }
+    c->https_explicit = 1;
     return BB_OK;
 }
 
@@ -421,6 +503,10 @@ int config_apply_json(struct config *c, const char *json, size_t len, char *err,
             }
         } else if (strcmp(k, "eventbridge") == 0) {
             rc = apply_eventbridge(c, v, err, errlen);
+        } else if (strcmp(k, "virtual_host_domains") == 0) {
+            rc = apply_vhost_domains(c, v, err, errlen);
+        } else if (strcmp(k, "https") == 0) {
+            rc = apply_https(c, v, err, errlen);
         } else if (strcmp(k, "rules") == 0) {
             if (!cJSON_IsArray(v)) {
                 snprintf(err, errlen, "rules: must be an array");

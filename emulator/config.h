@@ -12,6 +12,7 @@
 
 #define CONFIG_MAX_BUCKETS 64
 #define CONFIG_MAX_FILE (1024 * 1024)
+#define CONFIG_MAX_VHOST_DOMAINS 8
 
 struct config_bucket {
     char *name;
@@ -50,6 +51,14 @@ struct config {
     long clock_offset_s;       /* added to event times (tests) */
     char *consumers_json;      /* JSON array of consumer definitions */
     char *watcher_ignore_json; /* JSON array of name globs; NULL: the defaults */
+    /* virtual-host style: Host "<bucket>.<domain>[:port]" names the bucket */
+    char *vhost_domains[CONFIG_MAX_VHOST_DOMAINS]; /* lowercase; default localhost, s3.localhost */
+    size_t nvhost_domains;
+    /* the TLS listener (docs/internals/http.md) */
+    int https_enabled;  /* default on; off when it cannot start, unless https_explicit */
+    char *https_host;   /* "127.0.0.1" */
+    int https_port;     /* 4567; 0 follows the S3 port's "kernel picks" */
+    int https_explicit; /* "https" given in a config file: failing to start it is an error */
 };
 
 /** The embedded default configuration, as JSON text (emulator/default-config.json,

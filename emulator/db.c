@@ -54,6 +54,9 @@ static const char *const migrations[] = {
     /* 3: the watcher compares files with what was indexed */
     "ALTER TABLE objects ADD COLUMN file_mtime_ns INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE objects ADD COLUMN file_ino INTEGER NOT NULL DEFAULT 0;",
+    /* 4: object tag sets (JSON [[key, value], ...]) and bucket CORS rules */
+    "ALTER TABLE objects ADD COLUMN tags TEXT;"
+    "CREATE TABLE bucket_cors(bucket TEXT PRIMARY KEY, config TEXT NOT NULL) WITHOUT ROWID;",
 };
 
 int db_exec(struct db *db, const char *sql)
@@ -92,19 +95,21 @@ int db_open(struct db *db, const char *path, int full_durability)
         goto out;
     }
     sqlite3_busy_timeout(db->sql, 5000);
-    if (db_exec(db, "PRAGMA journal_mode=WAL") < 0)
+    /* start-up writes (schema, configured buckets and rules) need no fsync:
+     * if they are lost, the next start writes them again; db_ready()
+     * switches to the configured durability */
+    if (db_exec(db, "PRAGMA synchronous=OFF") < 0)
         goto out;
-    if (db_exec(db, full_durability ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL") < 0)
+    if (db_exec(db, "PRAGMA journal_mode=WAL") < 0)
         goto out;
     v = user_version(db);
     if (v < 0)
         goto out;
     if (v < (int)(sizeof(migrations) / sizeof(migrations[0]))) {
         char pragma[64];
-        /* a schema change on a new or old database: one transaction, no
-         * fsync (a crash here leaves the old version, applied again next
-         * start) */
-        if (db_exec(db, "PRAGMA synchronous=OFF") < 0 || db_exec(db, "BEGIN") < 0)
+        /* a schema change on a new or old database: one transaction (a
+         * crash here leaves the old version, applied again next start) */
+        if (db_exec(db, "BEGIN") < 0)
             goto out;
         for (int i = v; i < (int)(sizeof(migrations) / sizeof(migrations[0])); i++) {
             if (db_exec(db, migrations[i]) < 0) {
@@ -118,9 +123,6 @@ int db_open(struct db *db, const char *path, int full_durability)
             db_rollback(db);
             goto out;
         }
-        if (db_exec(db, full_durability ? "PRAGMA synchronous=FULL"
-                                        : "PRAGMA synchronous=NORMAL") < 0)
-            goto out;
     }
     rc = BB_OK;
 out:
@@ -129,6 +131,12 @@ out:
         db->sql = NULL;
     }
     return rc;
+}
+
+int db_ready(struct db *db)
+{
+    return db_exec(db, db->full_durability ? "PRAGMA synchronous=FULL"
+                                           : "PRAGMA synchronous=NORMAL");
 }
 
 void db_close(struct db *db)

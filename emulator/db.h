@@ -16,6 +16,9 @@ struct db {
 /** Opens (creating) @path, applies migrations. Returns 0 or BB_EDB; on
  * success free with db_close. */
 int db_open(struct db *db, const char *path, int full_durability);
+/** Ends start-up: commits are durable (NORMAL, or FULL with --durability
+ * full) from here on. Start-up writes run with synchronous=OFF. */
+int db_ready(struct db *db);
 void db_close(struct db *db);
 /** Runs SQL without results. Returns 0 or BB_EDB (logged). */
 int db_exec(struct db *db, const char *sql);

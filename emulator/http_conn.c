@@ -122,6 +122,10 @@ static const char *reason_phrase(int status)
         return "Continue";
     case 200:
         return "OK";
+    case 201:
+        return "Created";
+    case 303:
+        return "See Other";
     case 204:
         return "No Content";
     case 206:
@@ -282,6 +286,7 @@ static void start_request(struct http_conn *c, const char *head, size_t head_len
     c->discard = 0;
     c->body_done = 0;
     memcpy(r->peer, c->peer, sizeof(r->peer));
+    r->tls = lws_is_ssl(c->wsi);
 
     rc = too_big ? BB_ETOOBIG : http_parse_head(r->head_buf, head_len, &r->head);
     if (rc < 0) {
@@ -435,7 +440,7 @@ static int process(struct http_conn *c, const char *p, size_t n)
             c->in.len = 0;
             break;
         }
-        if (ws_is_upgrade(c->in.data, (size_t)end)) {
+        if (!lws_is_ssl(c->wsi) && ws_is_upgrade(c->in.data, (size_t)end)) {
             /* the connection becomes a WebSocket carried by lws itself */
             if (ws_adopt(c->srv, c->wsi, c->in.data, (size_t)end) == BB_OK) {
                 c->closing = 1;

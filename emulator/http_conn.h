@@ -42,6 +42,7 @@ struct http_req {
     char request_id[17];
     int64_t start_us;
     char peer[48];
+    int tls; /* arrived on the TLS listener */
 
     /* body framing, set by http_conn before routing */
     int has_body;

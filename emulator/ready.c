@@ -49,6 +49,15 @@ int ready_announce(struct server *srv, const char *path, int fd)
     cJSON_AddStringToObject(o, "events_api", base);
     cJSON_AddStringToObject(o, "websocket", ws);
     cJSON_AddStringToObject(o, "viewer", viewer);
+    if (srv->tls_port > 0) {
+        char *https = bb_xasprintf("https://%s:%d",
+                                   strchr(cfg->https_host, ':') ? "[::1]" : cfg->https_host,
+                                   srv->tls_port);
+        cJSON_AddStringToObject(o, "https", https);
+        cJSON_AddNumberToObject(o, "https_port", srv->tls_port);
+        cJSON_AddStringToObject(o, "tls_cert", srv->tls_cert_path);
+        free(https);
+    }
     cJSON_AddNumberToObject(o, "port", srv->bound_port);
     cJSON_AddStringToObject(o, "access_key", cfg->auth_enabled ? cfg->access_key : "");
     cJSON_AddStringToObject(o, "secret_key", cfg->auth_enabled ? cfg->secret_key : "");

@@ -14,6 +14,7 @@
 #include "store.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -80,6 +81,69 @@ int route_host_is_local(const char *host, unsigned long len)
     return 0;
 }
 
+/* The host name of a Host value: port and IPv6 brackets' port stripped. */
+static size_t host_name_len(const char *host, size_t n)
+{
+    if (n > 0 && host[0] == '[') {
+        const char *rb = memchr(host, ']', n);
+        return rb == NULL ? n : (size_t)(rb - host) + 1;
+    }
+    const char *colon = memchr(host, ':', n);
+    return colon != NULL ? (size_t)(colon - host) : n;
+}
+
+/* The configured base domain @host ends with: longest first, so that
+ * "b.s3.localhost" is bucket "b" under "s3.localhost", not "b.s3" under
+ * "localhost". Returns its index, or -1. *exact: the host is the domain. */
+static int vhost_domain(const struct config *cfg, const char *host, size_t n, int *exact)
+{
+    int best = -1;
+    size_t best_len = 0;
+
+    for (size_t i = 0; i < cfg->nvhost_domains; i++) {
+        const char *d = cfg->vhost_domains[i];
+        size_t dl = strlen(d);
+        if (n == dl && strncasecmp(host, d, dl) == 0) {
+            *exact = 1;
+            return (int)i;
+        }
+        if (n > dl + 1 && host[n - dl - 1] == '.' && strncasecmp(host + n - dl, d, dl) == 0 &&
+            dl > best_len) {
+            best = (int)i;
+            best_len = dl;
+        }
+    }
+    *exact = 0;
+    return best;
+}
+
+int route_host_allowed(const struct config *cfg, const char *host, size_t len)
+{
+    int exact;
+    if (route_host_is_local(host, len))
+        return 1;
+    return vhost_domain(cfg, host, host_name_len(host, len), &exact) >= 0;
+}
+
+size_t route_vhost_bucket(const struct config *cfg, const char *host, size_t len, char *out,
+                          size_t n)
+{
+    size_t hn = host_name_len(host, len);
+    int exact;
+    int i = vhost_domain(cfg, host, hn, &exact);
+    size_t bl;
+
+    if (i < 0 || exact)
+        return 0;
+    bl = hn - strlen(cfg->vhost_domains[i]) - 1;
+    if (bl == 0 || bl >= n)
+        return 0;
+    for (size_t k = 0; k < bl; k++)
+        out[k] = (char)tolower((unsigned char)host[k]);
+    out[bl] = '\0';
+    return bl;
+}
+
 /* An Origin header ("http://host:port") naming this machine. */
 static int origin_is_local(const char *origin, size_t len)
 {
@@ -96,11 +160,21 @@ void route_request(struct http_req *r)
     size_t hl = 0;
 
     host = http_head_get(&r->head, "host", &hl);
-    if (host == NULL || !route_host_is_local(host, hl)) {
+    if (host == NULL || !route_host_allowed(r->srv->cfg, host, hl)) {
         r->op = "HostCheck";
         error_reply(r, 403, S3E_ACCESS_DENIED,
-                    "The Host header must name this machine (localhost, 127.0.0.1, [::1] or "
-                    "*.localhost).");
+                    "The Host header must name this machine (localhost, 127.0.0.1, [::1], "
+                    "*.localhost) or a configured virtual_host_domains entry.");
+        return;
+    }
+    if (r->tls && r->head.path_len == 21 &&
+        memcmp(r->head.path, "/_bucketbridge/events", 21) == 0) {
+        /* the WebSocket hand-off (ws.c) moves the socket itself to lws's
+         * WebSocket server; a TLS session cannot move with it */
+        r->op = "WebSocketTLS";
+        error_reply(r, 501, S3E_NOT_IMPLEMENTED,
+                    "The event stream is not offered over TLS (wss); connect to "
+                    "ws://127.0.0.1:<port>/_bucketbridge/events on the plain HTTP port.");
         return;
     }
     if (r->head.path_len >= 15 && memcmp(r->head.path, "/_bucketbridge/", 15) == 0) {

@@ -11,6 +11,7 @@
 #include "http_conn.h"
 #include "store.h"
 #include "bus.h"
+#include "db.h"
 #include "bus_s3.h"
 #include "ws.h"
 #include "watch.h"
@@ -18,11 +19,13 @@
 #include "worker.h"
 #include "supervise.h"
 #include "ws_conn.h"
+#include "tls.h"
 
 int bus_target_webhook_callback(struct lws *wsi, int reason, void *user, void *in, size_t len);
 
 #include <libwebsockets.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -107,10 +110,17 @@ int server_init(struct server *srv, const struct config *cfg)
         return rc;
     }
     bus_s3_attach(srv->bus, srv->store);
+    rc = db_ready(store_get_db(srv->store));
+    if (rc < 0)
+        return rc;
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
     memset(&info, 0, sizeof(info));
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (cfg->https_enabled)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* the https vhost (tls.c) */
+    /* reads of up to 64 KiB per callback: large bodies in fewer, bigger chunks */
+    info.pt_serv_buf_size = 64 * 1024;
     if (strchr(cfg->listen_host, ':') != NULL)
         info.options &= ~(uint64_t)LWS_SERVER_OPTION_DISABLE_IPV6;
     info.user = srv;
@@ -136,6 +146,9 @@ int server_init(struct server *srv, const struct config *cfg)
     }
     srv->bound_port = lws_get_vhost_listen_port(vh);
     srv->s3_vhost = vh;
+    rc = tls_start(srv, protocols);
+    if (rc < 0)
+        return rc;
     bus_start(srv->bus, srv->lws);
     rc = ws_start(srv, srv->lws);
     if (rc < 0)
@@ -185,6 +198,8 @@ void server_cleanup(struct server *srv)
     if (srv->lws != NULL)
         lws_context_destroy(srv->lws); /* closes connections: unfinished uploads are dropped */
     srv->lws = NULL;
+    free(srv->tls_cert_path);
+    srv->tls_cert_path = NULL;
     store_free(srv->store);
     srv->store = NULL;
 }

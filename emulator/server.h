@@ -28,6 +28,9 @@ struct server {
     struct supervise *supervise; /* owned; NULL when no consumers run */
     int64_t started_ms;
     int bound_port;
+    struct lws_vhost *tls_vhost; /* the https listener; NULL when off */
+    int tls_port;                /* its bound port; 0 when off */
+    char *tls_cert_path;         /* owned; the certificate it serves */
     int stopping;
     int ready;
 };

@@ -329,7 +329,7 @@ int store_object_commit(struct store *st, const char *bucket, const char *tmp_pa
     }
     rc = store_index_put(st->ix, bucket, &row);
     if (rc == BB_OK) {
-        struct store_change c = {0, bucket, o->key, &row, cause};
+        struct store_change c = {0, bucket, o->key, &row, cause, STORE_CHANGE_OBJECT};
         rc = run_hook(st, &c);
     }
     if (rc == BB_OK && rename(tmp_path, path) < 0)
@@ -392,7 +392,7 @@ int store_object_delete(struct store *st, const char *bucket, const char *key,
         return rc;
     rc = store_index_delete(st->ix, bucket, key);
     if (rc >= 0 && (removed || rc == 1)) {
-        struct store_change c = {1, bucket, key, NULL, cause};
+        struct store_change c = {1, bucket, key, NULL, cause, STORE_CHANGE_OBJECT};
         removed = 1;
         rc = run_hook(st, &c);
     }
@@ -402,10 +402,33 @@ int store_object_delete(struct store *st, const char *bucket, const char *key,
     return removed;
 }
 
+int store_object_set_tags(struct store *st, const char *bucket, const char *key, const char *tags,
+                          const struct store_cause *cause)
+{
+    struct store_object row;
+    int rc;
+
+    memset(&row, 0, sizeof(row));
+    rc = db_begin(&st->db);
+    if (rc < 0)
+        return rc;
+    rc = store_index_set_tags(st->ix, bucket, key, tags);
+    if (rc == BB_OK)
+        rc = store_index_get(st->ix, bucket, key, &row);
+    if (rc == BB_OK) {
+        struct store_change c = {0, bucket, key, &row, cause,
+                                 tags != NULL ? STORE_CHANGE_TAGS_ADDED
+                                              : STORE_CHANGE_TAGS_DELETED};
+        rc = run_hook(st, &c);
+    }
+    store_object_cleanup(&row);
+    return commit_change(st, rc);
+}
+
 int store_object_adopt(struct store *st, const char *bucket, const struct store_object *o,
                        const struct store_cause *cause)
 {
-    struct store_change c = {0, bucket, o->key, o, cause};
+    struct store_change c = {0, bucket, o->key, o, cause, STORE_CHANGE_OBJECT};
     int rc = db_begin(&st->db);
     if (rc < 0)
         return rc;
@@ -418,7 +441,7 @@ int store_object_adopt(struct store *st, const char *bucket, const struct store_
 int store_object_forget(struct store *st, const char *bucket, const char *key,
                         const struct store_cause *cause)
 {
-    struct store_change c = {1, bucket, key, NULL, cause};
+    struct store_change c = {1, bucket, key, NULL, cause, STORE_CHANGE_OBJECT};
     int rc = db_begin(&st->db);
     int removed;
     if (rc < 0)

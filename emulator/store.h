@@ -25,13 +25,21 @@ struct store_cause {
     const char *reason; /* "PutObject", "CopyObject", "CompleteMultipartUpload", "DeleteObject" */
 };
 
+/** What a store_change is about besides creation and deletion. */
+enum store_change_kind {
+    STORE_CHANGE_OBJECT = 0,   /* created or replaced, or deleted (see deleted) */
+    STORE_CHANGE_TAGS_ADDED,   /* PutObjectTagging: object is the row */
+    STORE_CHANGE_TAGS_DELETED, /* DeleteObjectTagging: object is the row */
+};
+
 /** A committed change, as the change hook sees it. Borrowed for the call. */
 struct store_change {
     int deleted; /* 0: object created or replaced; 1: object deleted */
     const char *bucket;
     const char *key;
-    const struct store_object *object; /* created: the new row; deleted: NULL */
+    const struct store_object *object; /* created, tags: the row; deleted: NULL */
     const struct store_cause *cause;
+    enum store_change_kind kind;
 };
 
 /** Called inside the transaction that commits a change; a negative return
@@ -86,6 +94,15 @@ int store_object_open(struct store *st, const char *bucket, const char *key, int
  * missing key succeeds (S3 semantics); returns 1 if something was deleted. */
 int store_object_delete(struct store *st, const char *bucket, const char *key,
                         const struct store_cause *cause);
+
+/**
+ * Replaces the tag set of @key (@tags: JSON text as stored, or NULL to
+ * remove it) and commits a STORE_CHANGE_TAGS_ADDED (or _DELETED when @tags
+ * is NULL) change in the same transaction. BB_ENOTFOUND when there is no
+ * such object.
+ */
+int store_object_set_tags(struct store *st, const char *bucket, const char *key, const char *tags,
+                          const struct store_cause *cause);
 
 /** Indexes a file already in place at @o->key (the watcher; @o borrowed
  * and complete: size, etag, content type, file_mtime_ns, file_ino) and

@@ -23,6 +23,10 @@ enum {
     Q_SCAN,
     Q_BUCKET_EB,
     Q_BUCKET_SET_EB,
+    Q_TAGS_SET,
+    Q_CORS_GET,
+    Q_CORS_PUT,
+    Q_CORS_DELETE,
     Q_COUNT
 };
 
@@ -33,16 +37,20 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_BUCKET_HAS] = "SELECT 1 FROM objects WHERE bucket=?1 LIMIT 1",
     [Q_BUCKET_EACH] = "SELECT name, created_ms FROM buckets ORDER BY name",
     [Q_PUT] = "INSERT OR REPLACE INTO objects(bucket, key, size, etag, content_type, mtime_ms,"
-              " headers, checksum_alg, checksum, file_mtime_ns, file_ino)"
-              " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+              " headers, checksum_alg, checksum, file_mtime_ns, file_ino, tags)"
+              " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
     [Q_GET] = "SELECT key, size, etag, content_type, mtime_ms, headers, checksum_alg, checksum,"
-              " file_mtime_ns, file_ino FROM objects WHERE bucket=?1 AND key=?2",
+              " file_mtime_ns, file_ino, tags FROM objects WHERE bucket=?1 AND key=?2",
     [Q_DELETE] = "DELETE FROM objects WHERE bucket=?1 AND key=?2",
     [Q_SCAN] = "SELECT key, size, etag, content_type, mtime_ms, headers, checksum_alg, checksum,"
                " file_mtime_ns, file_ino FROM objects WHERE bucket=?1 AND key>?2 AND key>=?3"
                " ORDER BY key",
     [Q_BUCKET_EB] = "SELECT eventbridge FROM buckets WHERE name=?1",
     [Q_BUCKET_SET_EB] = "UPDATE buckets SET eventbridge=?2 WHERE name=?1",
+    [Q_TAGS_SET] = "UPDATE objects SET tags=?3 WHERE bucket=?1 AND key=?2",
+    [Q_CORS_GET] = "SELECT config FROM bucket_cors WHERE bucket=?1",
+    [Q_CORS_PUT] = "INSERT OR REPLACE INTO bucket_cors(bucket, config) VALUES(?1,?2)",
+    [Q_CORS_DELETE] = "DELETE FROM bucket_cors WHERE bucket=?1",
 };
 
 struct store_index {
@@ -58,6 +66,7 @@ void store_object_cleanup(struct store_object *o)
     free(o->headers);
     free(o->checksum_alg);
     free(o->checksum);
+    free(o->tags);
     memset(o, 0, sizeof(*o));
 }
 
@@ -206,6 +215,7 @@ int store_index_put(struct store_index *ix, const char *bucket, const struct sto
     bind_opt(s, 9, o->checksum);
     sqlite3_bind_int64(s, 10, o->file_mtime_ns);
     sqlite3_bind_int64(s, 11, (sqlite3_int64)o->file_ino);
+    bind_opt(s, 12, o->tags);
     return step_done(ix, s);
 }
 
@@ -227,6 +237,7 @@ static void row_borrow(sqlite3_stmt *s, struct store_object *o)
     o->checksum = (char *)sqlite3_column_text(s, 7);
     o->file_mtime_ns = sqlite3_column_int64(s, 8);
     o->file_ino = (uint64_t)sqlite3_column_int64(s, 9);
+    o->tags = NULL; /* not read by scans */
 }
 
 int store_index_get(struct store_index *ix, const char *bucket, const char *key,
@@ -248,6 +259,7 @@ int store_index_get(struct store_index *ix, const char *bucket, const char *key,
         o->checksum = col_dup(s, 7);
         o->file_mtime_ns = sqlite3_column_int64(s, 8);
         o->file_ino = (uint64_t)sqlite3_column_int64(s, 9);
+        o->tags = col_dup(s, 10);
         rc = BB_OK;
     } else {
         rc = rc == SQLITE_DONE ? BB_ENOTFOUND : BB_EDB;
@@ -313,4 +325,49 @@ out:
     sqlite3_reset(s);
     free(bound);
     return rc;
+}
+
+int store_index_set_tags(struct store_index *ix, const char *bucket, const char *key,
+                         const char *tags)
+{
+    sqlite3_stmt *s = stmt(ix, Q_TAGS_SET);
+    int rc;
+    sqlite3_bind_text(s, 1, bucket, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+    bind_opt(s, 3, tags);
+    rc = step_done(ix, s);
+    if (rc < 0)
+        return rc;
+    return sqlite3_changes(ix->db->sql) > 0 ? BB_OK : BB_ENOTFOUND;
+}
+
+int store_index_cors_get(struct store_index *ix, const char *bucket, char **config)
+{
+    sqlite3_stmt *s = stmt(ix, Q_CORS_GET);
+    int rc;
+    *config = NULL;
+    sqlite3_bind_text(s, 1, bucket, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *config = col_dup(s, 0);
+        rc = *config != NULL ? BB_OK : BB_ENOTFOUND;
+    } else {
+        rc = rc == SQLITE_DONE ? BB_ENOTFOUND : BB_EDB;
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+int store_index_cors_put(struct store_index *ix, const char *bucket, const char *config)
+{
+    sqlite3_stmt *s;
+    if (config == NULL) {
+        s = stmt(ix, Q_CORS_DELETE);
+        sqlite3_bind_text(s, 1, bucket, -1, SQLITE_STATIC);
+        return step_done(ix, s);
+    }
+    s = stmt(ix, Q_CORS_PUT);
+    sqlite3_bind_text(s, 1, bucket, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, config, -1, SQLITE_STATIC);
+    return step_done(ix, s);
 }

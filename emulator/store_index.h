@@ -27,6 +27,7 @@ struct store_object {
      * unchanged files from changed ones (set by the store) */
     int64_t file_mtime_ns;
     uint64_t file_ino;
+    char *tags; /* JSON array of [key, value] pairs (the tag set), or NULL: no tags */
 };
 
 void store_object_cleanup(struct store_object *o);
@@ -66,5 +67,16 @@ int store_index_delete(struct store_index *ix, const char *bucket, const char *k
 typedef int store_index_scan_cb(void *arg, const struct store_object *o, char **reseek);
 int store_index_scan(struct store_index *ix, const char *bucket, const char *prefix,
                      const char *after, store_index_scan_cb *cb, void *arg);
+
+/** Replaces the tag set of an object (@tags: JSON text, or NULL to remove
+ * it). BB_ENOTFOUND when the object has no row. */
+int store_index_set_tags(struct store_index *ix, const char *bucket, const char *key,
+                         const char *tags);
+
+/** A bucket's CORS rules (JSON text, see s3_cors.c) into *config (free()).
+ * BB_ENOTFOUND when the bucket has none. */
+int store_index_cors_get(struct store_index *ix, const char *bucket, char **config);
+/** Stores a bucket's CORS rules; @config NULL deletes them. */
+int store_index_cors_put(struct store_index *ix, const char *bucket, const char *config);
 
 #endif

@@ -311,8 +311,7 @@ static void finish(struct bus *b, int64_t id, const struct bus_attempt_result *r
     if (res->ok)
         bus_queue_ack(b->queue, id);
     else
-        bus_queue_fail(b->queue, id, res->code, res->message, res->retryable,
-                       res->retry_after_ms);
+        bus_queue_fail(b->queue, id, res->code, res->message, res->retryable, res->retry_after_ms);
     if (db_commit(b->db) < 0)
         db_rollback(b->db);
 }
@@ -451,12 +450,8 @@ void bus_start(struct bus *b, struct lws_context *lws)
 int bus_reset(struct bus *b)
 {
     static const char *const sql[] = {
-        "DELETE FROM deliveries",
-        "DELETE FROM dlq",
-        "DELETE FROM archive_events",
-        "DELETE FROM archives",
-        "DELETE FROM replays",
-        "DELETE FROM notifications",
+        "DELETE FROM deliveries", "DELETE FROM dlq",     "DELETE FROM archive_events",
+        "DELETE FROM archives",   "DELETE FROM replays", "DELETE FROM notifications",
         "DELETE FROM events",
     };
     char floor[128];

@@ -117,8 +117,8 @@ static int need_rule(struct api_call *c, const char *key, struct bus_rule **out)
                     strcmp(key, "Name") == 0 ? "name" : "rule");
     *out = bus_rules_find(bus_get_rules(c->bus), bus, name);
     if (*out == NULL)
-        return fail(c, "ResourceNotFoundException", "Rule %s does not exist on EventBus %s.",
-                    name, bus);
+        return fail(c, "ResourceNotFoundException", "Rule %s does not exist on EventBus %s.", name,
+                    bus);
     return BB_OK;
 }
 
@@ -141,8 +141,7 @@ static int op_put_events(struct api_call *c)
         return fail(c, "ValidationException",
                     "1 validation error detected: Value '[...]' at 'entries' failed to satisfy "
                     "constraint: Member must have length less than or equal to 10");
-    cJSON_ArrayForEach(e, entries)
-        total += bus_event_entry_size(e);
+    cJSON_ArrayForEach(e, entries) total += bus_event_entry_size(e);
     if (total > (size_t)c->cfg->max_put_events_bytes)
         return fail(c, "ValidationException",
                     "Total size of the entries in the request is over the limit.");
@@ -164,8 +163,7 @@ static int op_put_events(struct api_call *c)
         env.region = c->cfg->region;
         env.time_s = bus_now_ms(c->bus) / 1000;
         env.key_encoding = BUS_KEY_FORM;
-        if (!cJSON_IsObject(e) ||
-            bus_event_from_entry(e, &env, &json, &bus, &code, &msg) < 0) {
+        if (!cJSON_IsObject(e) || bus_event_from_entry(e, &env, &json, &bus, &code, &msg) < 0) {
             cJSON_AddStringToObject(r, "ErrorCode", code ? code : "InvalidArgument");
             cJSON_AddStringToObject(r, "ErrorMessage", msg ? msg : "The entry is not valid.");
             failed++;
@@ -228,9 +226,8 @@ static int op_put_rule(struct api_call *c)
     if (db_begin(bus_db(c->bus)) < 0)
         return fail(c, "InternalException", "The rules are not available.");
     rc = bus_rules_put(bus_get_rules(c->bus), bus, name, pattern,
-                       state == NULL || strcmp(state, "ENABLED") == 0,
-                       jstr(c->req, "Description"), "api", NULL, &r, &code, c->err,
-                       sizeof(c->err));
+                       state == NULL || strcmp(state, "ENABLED") == 0, jstr(c->req, "Description"),
+                       "api", NULL, &r, &code, c->err, sizeof(c->err));
     if (rc < 0 || db_commit(bus_db(c->bus)) < 0) {
         db_rollback(bus_db(c->bus));
         c->code = rc < 0 ? code : "InternalException";
@@ -325,7 +322,8 @@ static int op_delete_rule(struct api_call *c)
 
     if (need_bus(c, &bus) < 0)
         return BB_EINVAL;
-    r = bus_rules_find(bus_get_rules(c->bus), bus, jstr(c->req, "Name") ? jstr(c->req, "Name") : "");
+    r = bus_rules_find(bus_get_rules(c->bus), bus,
+                       jstr(c->req, "Name") ? jstr(c->req, "Name") : "");
     c->resp = cJSON_CreateObject();
     if (r == NULL)
         return BB_OK; /* idempotent */
@@ -366,8 +364,7 @@ static int op_put_targets(struct api_call *c)
                     "1 validation error detected: Value at 'targets' failed to satisfy "
                     "constraint: Member must have length between 1 and 100");
     if (r->managed_by != NULL)
-        return fail(c, "ManagedRuleException", "Rule %s is managed by %s.", r->name,
-                    r->managed_by);
+        return fail(c, "ManagedRuleException", "Rule %s is managed by %s.", r->name, r->managed_by);
     failed = cJSON_CreateArray();
     db_begin(bus_db(c->bus));
     cJSON_ArrayForEach(t, targets)
@@ -456,8 +453,8 @@ static int op_test_pattern(struct api_call *c)
 {
     const char *pattern = jstr(c->req, "EventPattern");
     const char *event = jstr(c->req, "Event");
-    static const char *const required[] = {"id", "account", "source", "time", "region",
-                                           "detail-type"};
+    static const char *const required[] = {"id",   "account", "source",
+                                           "time", "region",  "detail-type"};
     struct bus_pattern *p = NULL;
     cJSON *ev;
     int m;
@@ -498,8 +495,8 @@ static int op_describe_bus(struct api_call *c)
     char *arn;
     if (name != NULL && strcmp(name, BUS_DEFAULT) != 0)
         return fail(c, "ResourceNotFoundException", "Event bus %s does not exist.", name);
-    arn = bb_xasprintf("arn:aws:events:%s:%s:event-bus/default", c->cfg->region,
-                       c->cfg->account_id);
+    arn =
+        bb_xasprintf("arn:aws:events:%s:%s:event-bus/default", c->cfg->region, c->cfg->account_id);
     c->resp = cJSON_CreateObject();
     cJSON_AddStringToObject(c->resp, "Name", BUS_DEFAULT);
     cJSON_AddStringToObject(c->resp, "Arn", arn);
@@ -510,8 +507,8 @@ static int op_describe_bus(struct api_call *c)
 static int op_list_buses(struct api_call *c)
 {
     cJSON *arr = cJSON_CreateArray();
-    char *arn = bb_xasprintf("arn:aws:events:%s:%s:event-bus/default", c->cfg->region,
-                             c->cfg->account_id);
+    char *arn =
+        bb_xasprintf("arn:aws:events:%s:%s:event-bus/default", c->cfg->region, c->cfg->account_id);
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "Name", BUS_DEFAULT);
     cJSON_AddStringToObject(b, "Arn", arn);
@@ -551,8 +548,8 @@ static int run(struct api_call *c, const char *op)
     if (strcmp(op, "ListEventBuses") == 0)
         return op_list_buses(c);
     if (strstr(op, "Archive") != NULL || strstr(op, "Replay") != NULL) {
-        int rc = bus_archive_api(bus_get_archives(c->bus), op, c->req, &c->resp, &c->code,
-                                 c->err, sizeof(c->err));
+        int rc = bus_archive_api(bus_get_archives(c->bus), op, c->req, &c->resp, &c->code, c->err,
+                                 sizeof(c->err));
         if (rc == BB_EDB)
             return fail(c, "InternalException", "The archive store is not available.");
         if (rc == BB_OK)

@@ -80,9 +80,8 @@ int bus_archives_open(struct bus *b, struct bus_archives **out)
         return BB_EDB;
     }
     while (sqlite3_step(s) == SQLITE_ROW)
-        add_mem(a, (const char *)sqlite3_column_text(s, 0),
-                (const char *)sqlite3_column_text(s, 1), (const char *)sqlite3_column_text(s, 2),
-                err, sizeof(err));
+        add_mem(a, (const char *)sqlite3_column_text(s, 0), (const char *)sqlite3_column_text(s, 1),
+                (const char *)sqlite3_column_text(s, 2), err, sizeof(err));
     sqlite3_finalize(s);
     *out = a;
     return BB_OK;
@@ -178,8 +177,8 @@ static void add_arn(struct bus_archives *a, cJSON *o, const char *key, const cha
     free(arn);
 }
 
-static int create_archive(struct bus_archives *a, const cJSON *req, cJSON **resp,
-                          const char **code, char *err, size_t errlen)
+static int create_archive(struct bus_archives *a, const cJSON *req, cJSON **resp, const char **code,
+                          char *err, size_t errlen)
 {
     const char *name = jstr(req, "ArchiveName");
     const char *src = bus_from_arn(jstr(req, "EventSourceArn"));
@@ -296,8 +295,8 @@ static int describe_or_list(struct bus_archives *a, const cJSON *req, cJSON **re
     return BB_OK;
 }
 
-static int delete_archive(struct bus_archives *a, const cJSON *req, cJSON **resp,
-                          const char **code, char *err, size_t errlen)
+static int delete_archive(struct bus_archives *a, const cJSON *req, cJSON **resp, const char **code,
+                          char *err, size_t errlen)
 {
     const char *name = jstr(req, "ArchiveName");
     struct archive *x = name ? find(a, name) : NULL;
@@ -331,8 +330,8 @@ static double num(const cJSON *o, const char *k, int *ok)
     return *ok ? v->valuedouble : 0;
 }
 
-static int start_replay(struct bus_archives *a, const cJSON *req, cJSON **resp,
-                        const char **code, char *err, size_t errlen)
+static int start_replay(struct bus_archives *a, const cJSON *req, cJSON **resp, const char **code,
+                        char *err, size_t errlen)
 {
     const char *name = jstr(req, "ReplayName");
     const char *archive = archive_from_arn(jstr(req, "EventSourceArn"));
@@ -354,23 +353,27 @@ static int start_replay(struct bus_archives *a, const cJSON *req, cJSON **resp,
         return BB_EINVAL;
     }
     if (x == NULL) {
-        snprintf(err, errlen, "Parameter EventSourceArn is not valid. Reason: Archive %s does not "
-                              "exist.",
+        snprintf(err, errlen,
+                 "Parameter EventSourceArn is not valid. Reason: Archive %s does not "
+                 "exist.",
                  archive ? archive : "");
         return BB_EINVAL;
     }
     if (!ok1 || !ok2 || end <= start) {
-        snprintf(err, errlen, "Parameter EventEndTime is not valid. Reason: EventStartTime must be "
-                              "before EventEndTime.");
+        snprintf(err, errlen,
+                 "Parameter EventEndTime is not valid. Reason: EventStartTime must be "
+                 "before EventEndTime.");
         return BB_EINVAL;
     }
     if (dbus == NULL || strcmp(dbus, x->bus) != 0) {
-        snprintf(err, errlen, "Parameter Destination.Arn is not valid. Reason: Cross event bus "
-                              "replay is not permitted.");
+        snprintf(err, errlen,
+                 "Parameter Destination.Arn is not valid. Reason: Cross event bus "
+                 "replay is not permitted.");
         return BB_EINVAL;
     }
-    if (sqlite3_prepare_v2(sql(a), "SELECT count(*) FROM replays WHERE state IN ('STARTING','RUNNING')",
-                           -1, &s, NULL) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(sql(a),
+                           "SELECT count(*) FROM replays WHERE state IN ('STARTING','RUNNING')", -1,
+                           &s, NULL) == SQLITE_OK &&
         sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) >= REPLAY_MAX_ACTIVE) {
         sqlite3_finalize(s);
         *code = "LimitExceededException";
@@ -459,8 +462,8 @@ static const char replay_select[] =
     "SELECT name, archive, description, start_s, end_s, bus, filter_arns, state, reason,"
     " started_ms, ended_ms, last_time_s FROM replays";
 
-static int replay_describe_or_list(struct bus_archives *a, const cJSON *req, cJSON **resp,
-                                   int list, const char **code, char *err, size_t errlen)
+static int replay_describe_or_list(struct bus_archives *a, const cJSON *req, cJSON **resp, int list,
+                                   const char **code, char *err, size_t errlen)
 {
     sqlite3_stmt *s = NULL;
     const char *name = jstr(req, "ReplayName");
@@ -494,8 +497,8 @@ static int replay_describe_or_list(struct bus_archives *a, const cJSON *req, cJS
     return BB_OK;
 }
 
-static int cancel_replay(struct bus_archives *a, const cJSON *req, cJSON **resp,
-                         const char **code, char *err, size_t errlen)
+static int cancel_replay(struct bus_archives *a, const cJSON *req, cJSON **resp, const char **code,
+                         char *err, size_t errlen)
 {
     const char *name = jstr(req, "ReplayName");
     sqlite3_stmt *s = NULL;
@@ -575,9 +578,8 @@ static char *with_replay_name(const char *body, const char *name)
     return res;
 }
 
-static void advance(struct bus_archives *a, const char *name, const char *archive,
-                    int64_t start_s, int64_t end_s, const char *bus, const char *filter,
-                    int64_t cursor, int64_t now)
+static void advance(struct bus_archives *a, const char *name, const char *archive, int64_t start_s,
+                    int64_t end_s, const char *bus, const char *filter, int64_t cursor, int64_t now)
 {
     sqlite3_stmt *s = NULL;
     struct db *db = bus_db(a->bus);
@@ -661,8 +663,8 @@ void bus_archives_tick(struct bus_archives *a, int64_t now_ms)
     }
     sqlite3_finalize(s);
     for (int i = 0; i < n; i++) {
-        advance(a, run[i].name, run[i].archive, run[i].start, run[i].end, run[i].bus,
-                run[i].filter, run[i].cursor, now_ms);
+        advance(a, run[i].name, run[i].archive, run[i].start, run[i].end, run[i].bus, run[i].filter,
+                run[i].cursor, now_ms);
         free(run[i].name);
         free(run[i].archive);
         free(run[i].bus);

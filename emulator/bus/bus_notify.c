@@ -20,14 +20,28 @@
 #define NOTIFY_MAX_CONFIGS 50
 
 static const char *const event_names[] = {
-    "s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post",
-    "s3:ObjectCreated:Copy", "s3:ObjectCreated:CompleteMultipartUpload",
-    "s3:ObjectRemoved:*", "s3:ObjectRemoved:Delete", "s3:ObjectRemoved:DeleteMarkerCreated",
-    "s3:ObjectTagging:*", "s3:ObjectTagging:Put", "s3:ObjectTagging:Delete",
-    "s3:ObjectRestore:*", "s3:ObjectRestore:Post", "s3:ObjectRestore:Completed",
-    "s3:ObjectRestore:Delete", "s3:ObjectAcl:Put", "s3:LifecycleTransition",
-    "s3:IntelligentTiering", "s3:LifecycleExpiration:*", "s3:LifecycleExpiration:Delete",
-    "s3:LifecycleExpiration:DeleteMarkerCreated", "s3:ReducedRedundancyLostObject",
+    "s3:ObjectCreated:*",
+    "s3:ObjectCreated:Put",
+    "s3:ObjectCreated:Post",
+    "s3:ObjectCreated:Copy",
+    "s3:ObjectCreated:CompleteMultipartUpload",
+    "s3:ObjectRemoved:*",
+    "s3:ObjectRemoved:Delete",
+    "s3:ObjectRemoved:DeleteMarkerCreated",
+    "s3:ObjectTagging:*",
+    "s3:ObjectTagging:Put",
+    "s3:ObjectTagging:Delete",
+    "s3:ObjectRestore:*",
+    "s3:ObjectRestore:Post",
+    "s3:ObjectRestore:Completed",
+    "s3:ObjectRestore:Delete",
+    "s3:ObjectAcl:Put",
+    "s3:LifecycleTransition",
+    "s3:IntelligentTiering",
+    "s3:LifecycleExpiration:*",
+    "s3:LifecycleExpiration:Delete",
+    "s3:LifecycleExpiration:DeleteMarkerCreated",
+    "s3:ReducedRedundancyLostObject",
     "s3:Replication:*",
 };
 
@@ -35,6 +49,10 @@ static const char *classic_name(const struct bus_s3_event *e)
 {
     if (strcmp(e->detail_type, "Object Deleted") == 0)
         return "ObjectRemoved:Delete";
+    if (strcmp(e->detail_type, "Object Tags Added") == 0)
+        return "ObjectTagging:Put";
+    if (strcmp(e->detail_type, "Object Tags Deleted") == 0)
+        return "ObjectTagging:Delete";
     if (e->reason != NULL && strcmp(e->reason, "CopyObject") == 0)
         return "ObjectCreated:Copy";
     if (e->reason != NULL && strcmp(e->reason, "CompleteMultipartUpload") == 0)
@@ -57,8 +75,8 @@ int bus_notify_publish(struct bus *b, struct store *st, const struct bus_s3_even
         struct bus_rule *r = bus_rules_at(rs, i);
         if (strcmp(r->bus, BUS_NOTIFY_BUS) != 0 || strncmp(r->name, prefix, strlen(prefix)) != 0)
             continue;
-        char *msg = bus_event_s3_record(e, env, classic_name(e),
-                                        r->description ? r->description : r->name);
+        char *msg =
+            bus_event_s3_record(e, env, classic_name(e), r->description ? r->description : r->name);
         rc = bus_publish(b, BUS_NOTIFY_BUS, msg, strlen(msg), NULL, NULL, NULL);
         free(msg);
     }
@@ -97,7 +115,7 @@ static const char *jstr(const cJSON *o, const char *k)
 static char *pattern_for(const char *bucket, const char *cid, const cJSON *cfg)
 {
     cJSON *p = cJSON_CreateObject();
-    cJSON *or = cJSON_AddArrayToObject(p, "$or");
+    cJSON * or = cJSON_AddArrayToObject(p, "$or");
     cJSON *a = cJSON_CreateObject();
     cJSON *recs = cJSON_AddObjectToObject(a, "Records");
     cJSON *names = cJSON_AddArrayToObject(recs, "eventName");
@@ -159,8 +177,8 @@ static int store_configs(struct bus *b, const char *bucket, const cJSON *configs
     char *text = cJSON_PrintUnformatted(configs);
     int rc = BB_EDB;
     if (sqlite3_prepare_v2(bus_db(b)->sql,
-                           "INSERT OR REPLACE INTO notifications(bucket, config) VALUES(?1,?2)",
-                           -1, &s, NULL) == SQLITE_OK) {
+                           "INSERT OR REPLACE INTO notifications(bucket, config) VALUES(?1,?2)", -1,
+                           &s, NULL) == SQLITE_OK) {
         sqlite3_bind_text(s, 1, bucket, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
         rc = sqlite3_step(s) == SQLITE_DONE ? BB_OK : BB_EDB;
@@ -238,8 +256,8 @@ int bus_notify_set(struct bus *b, const char *bucket, const cJSON *configs, int 
                                ? bb_xasprintf("arn:aws:events:%s:%s:api-destination/%s",
                                               cfg->region, cfg->account_id, strrchr(arn, ':') + 1)
                                : bb_xstrdup(arn);
-        rc = bus_rules_put(rs, BUS_NOTIFY_BUS, name, pattern, 1, cid, "s3",
-                           "s3.amazonaws.com", &r, &code, err, errlen);
+        rc = bus_rules_put(rs, BUS_NOTIFY_BUS, name, pattern, 1, cid, "s3", "s3.amazonaws.com", &r,
+                           &code, err, errlen);
         free(pattern);
         if (rc == BB_OK) {
             cJSON *t = cJSON_CreateObject();

@@ -47,7 +47,12 @@ static void *arena_alloc(struct bus_arena **a, size_t n)
     void *p;
 
     if (c == NULL || c->cap - c->used < need) {
-        size_t cap = need > 8192 ? need : 8192;
+        /* small first chunks keep a compiled pattern compact (rule sets
+         * walk many of them), larger ones keep big parses cheap */
+        size_t cap = c == NULL ? 1024 : (c->cap < 32768 ? 2 * c->cap : 32768);
+
+        if (cap < need)
+            cap = need;
 
         c = bb_xmalloc(sizeof(*c) + cap);
         c->cap = cap;
@@ -1884,7 +1889,7 @@ static uint64_t path_hash(const char *s, size_t len)
     size_t i;
 
     for (i = 0; i < len; i++)
-        h = bus_path_step(h, (unsigned char)s[i]);
+        h = bus_pattern_path_step(h, (unsigned char)s[i]);
     return h;
 }
 
@@ -1896,7 +1901,7 @@ static uint32_t ptab_lookup(const struct bus_ptab *t, uint64_t h, const char *s,
     if (t->nslot == 0)
         return NONE;
     mask = t->nslot - 1;
-    for (i = (uint32_t)bus_mix(h) & mask; t->slot[i] != 0; i = (i + 1) & mask) {
+    for (i = (uint32_t)bus_pattern_mix(h) & mask; t->slot[i] != 0; i = (i + 1) & mask) {
         const struct bus_path *e = &t->e[t->slot[i] - 1];
 
         if (e->hash == h && e->len == len && e->s != NULL && memcmp(e->s, s, len) == 0)
@@ -1922,7 +1927,8 @@ static void ptab_reindex(struct bus_ptab *t)
 
         if (e->s == NULL)
             continue;
-        for (j = (uint32_t)bus_mix(e->hash) & (want - 1); t->slot[j] != 0; j = (j + 1) & (want - 1))
+        for (j = (uint32_t)bus_pattern_mix(e->hash) & (want - 1); t->slot[j] != 0;
+             j = (j + 1) & (want - 1))
             ;
         t->slot[j] = i + 1;
         if (e->len > t->maxlen)
@@ -1998,7 +2004,7 @@ static uint32_t ptab_get(struct bus_ptab *t, const char *s, size_t len)
     } else {
         uint32_t j;
 
-        for (j = (uint32_t)bus_mix(h) & (t->nslot - 1); t->slot[j] != 0;
+        for (j = (uint32_t)bus_pattern_mix(h) & (t->nslot - 1); t->slot[j] != 0;
              j = (j + 1) & (t->nslot - 1))
             ;
         t->slot[j] = i + 1;
@@ -2213,7 +2219,7 @@ static uint32_t fl_find(struct bus_flat *f, uint32_t parent, const char *key, si
         } else {
             /* many candidates: look the whole path up by hash */
             size_t base = cur == NONE ? 0 : pt->e[cur].len + 1;
-            uint64_t h = cur == NONE ? BUS_FNV_BASIS : bus_path_step(pt->e[cur].hash, '.');
+            uint64_t h = cur == NONE ? BUS_FNV_BASIS : bus_pattern_path_step(pt->e[cur].hash, '.');
 
             if (cur != NONE) {
                 memcpy(f->path, pt->e[cur].s, pt->e[cur].len);
@@ -2224,7 +2230,7 @@ static uint32_t fl_find(struct bus_flat *f, uint32_t parent, const char *key, si
                 if (base + end - at >= pt->maxlen)
                     return NONE;
                 f->path[base + end - at] = key[end];
-                h = bus_path_step(h, (unsigned char)key[end]);
+                h = bus_pattern_path_step(h, (unsigned char)key[end]);
             }
             next = ptab_lookup(pt, h, f->path, base + end - at);
         }

@@ -26,7 +26,7 @@ struct cJSON;
 #define BUS_FNV_PRIME 0x100000001b3ULL
 #define BUS_CP_BAD 0x110000u /* bus_pattern_utf8_next: invalid byte b gives BUS_CP_BAD + b */
 
-static inline uint64_t bus_fnv(uint64_t h, const void *p, size_t n)
+static inline uint64_t bus_pattern_fnv(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *u = p;
     size_t i;
@@ -37,13 +37,13 @@ static inline uint64_t bus_fnv(uint64_t h, const void *p, size_t n)
 }
 
 /* Path hashing, one byte at a time so that a joined path can be hashed
- * while it is walked; bus_mix spreads it before use. */
-static inline uint64_t bus_path_step(uint64_t h, unsigned char c)
+ * while it is walked; bus_pattern_mix spreads it before use. */
+static inline uint64_t bus_pattern_path_step(uint64_t h, unsigned char c)
 {
     return h * 33 ^ c;
 }
 
-static inline uint64_t bus_mix(uint64_t h)
+static inline uint64_t bus_pattern_mix(uint64_t h)
 {
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
@@ -65,7 +65,7 @@ struct bus_path {
     uint32_t *kid;    /* paths one segment longer */
     uint32_t nkid;
     uint32_t capkid;
-    uint64_t hash; /* bus_path_step over the path bytes, from BUS_FNV_BASIS */
+    uint64_t hash; /* bus_pattern_path_step over the path bytes, from BUS_FNV_BASIS */
 };
 
 /* A trie of dot-separated segments (the event walk compares keys with the

@@ -19,18 +19,7 @@
 #define BACKOFF_BASE_MS 1000
 #define BACKOFF_CAP_MS 300000
 
-enum {
-    Q_ENQUEUE,
-    Q_TAKE,
-    Q_MARK,
-    Q_NEXT,
-    Q_ACK,
-    Q_GET,
-    Q_RETRY,
-    Q_DLQ_ADD,
-    Q_EVENT_BODY,
-    Q_COUNT
-};
+enum { Q_ENQUEUE, Q_TAKE, Q_MARK, Q_NEXT, Q_ACK, Q_GET, Q_RETRY, Q_DLQ_ADD, Q_EVENT_BODY, Q_COUNT };
 
 static const char *const sql_text[Q_COUNT] = {
     [Q_ENQUEUE] = "INSERT INTO deliveries(seq, bus, rule, target, arn, state, attempts, next_ms,"
@@ -526,8 +515,7 @@ int bus_queue_group_release(struct bus_queue *q, const char *holder)
     return n;
 }
 
-int bus_queue_group_expired(struct bus_queue *q, int64_t now_ms, struct bus_delivery *out,
-                            int max)
+int bus_queue_group_expired(struct bus_queue *q, int64_t now_ms, struct bus_delivery *out, int max)
 {
     sqlite3_stmt *s = NULL;
     int n = 0;

@@ -41,8 +41,7 @@ static int valid_name(const char *s, size_t max)
     return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
-char *bus_rule_make_arn(const char *region, const char *account, const char *bus,
-                        const char *name)
+char *bus_rule_make_arn(const char *region, const char *account, const char *bus, const char *name)
 {
     if (strcmp(bus, BUS_DEFAULT) == 0)
         return bb_xasprintf("arn:aws:events:%s:%s:rule/%s", region, account, name);
@@ -198,15 +197,17 @@ static int persist_rule(struct bus_rules *rs, const struct bus_rule *r)
 {
     char created[32];
     snprintf(created, sizeof(created), "%lld", (long long)r->created_ms);
-    const char *args[] = {r->bus,        r->name,       r->pattern_text, r->enabled ? "ENABLED" : "DISABLED",
-                          r->description, r->managed_by, r->origin,       created};
+    const char *args[] = {
+        r->bus,         r->name,       r->pattern_text, r->enabled ? "ENABLED" : "DISABLED",
+        r->description, r->managed_by, r->origin,       created};
     return exec_sql(rs,
                     "INSERT OR REPLACE INTO rules(bus, name, pattern, state, description,"
                     " managed_by, origin, created_ms) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
                     args, 8);
 }
 
-static int persist_target(struct bus_rules *rs, const struct bus_rule *r, const struct bus_target *t)
+static int persist_target(struct bus_rules *rs, const struct bus_rule *r,
+                          const struct bus_target *t)
 {
     const char *args[] = {r->bus, r->name, t->id, t->arn, t->spec};
     return exec_sql(rs,
@@ -216,9 +217,8 @@ static int persist_target(struct bus_rules *rs, const struct bus_rule *r, const 
 }
 
 int bus_rules_put(struct bus_rules *rs, const char *bus, const char *name, const char *pattern,
-                  int enabled, const char *description, const char *origin,
-                  const char *managed_by, struct bus_rule **out, const char **code, char *err,
-                  size_t errlen)
+                  int enabled, const char *description, const char *origin, const char *managed_by,
+                  struct bus_rule **out, const char **code, char *err, size_t errlen)
 {
     struct bus_pattern *p = NULL;
     struct bus_rule *r;
@@ -372,7 +372,8 @@ int bus_rules_put_target(struct bus_rules *rs, struct bus_rule *r, const cJSON *
     if (dl != NULL) {
         const char *d = json_str(dl, "Arn");
         if (d == NULL || strncmp(d, "arn:aws:sqs:", 12) != 0) {
-            snprintf(err, errlen, "DeadLetterConfig.Arn must be an SQS queue ARN (arn:aws:sqs:...).");
+            snprintf(err, errlen,
+                     "DeadLetterConfig.Arn must be an SQS queue ARN (arn:aws:sqs:...).");
             return BB_EINVAL;
         }
         nt.dlq_arn = bb_xstrdup(d);
@@ -511,8 +512,8 @@ static int load_config_rule(struct bus_rules *rs, const cJSON *o, size_t idx, ch
     if (r != NULL)
         bus_rules_delete(rs, r, 1);
     rc = bus_rules_put(rs, bus ? bus : BUS_DEFAULT, name, ptext,
-                       state == NULL || strcmp(state, "ENABLED") == 0,
-                       json_str(o, "Description"), "config", NULL, &r, &code, msg, sizeof(msg));
+                       state == NULL || strcmp(state, "ENABLED") == 0, json_str(o, "Description"),
+                       "config", NULL, &r, &code, msg, sizeof(msg));
     free(ptext);
     if (rc < 0) {
         snprintf(err, errlen, "rules[%zu].EventPattern: %s", idx, msg);
@@ -552,11 +553,10 @@ static int load_db(struct bus_rules *rs)
         const char *name = (const char *)sqlite3_column_text(st, 1);
         const char *pat = (const char *)sqlite3_column_text(st, 2);
         const char *state = (const char *)sqlite3_column_text(st, 3);
-        if (bus_rules_put(rs, bus, name, pat, state && strcmp(state, "ENABLED") == 0,
-                          (const char *)sqlite3_column_text(st, 4),
-                          (const char *)sqlite3_column_text(st, 5),
-                          (const char *)sqlite3_column_text(st, 6), NULL, &code, msg,
-                          sizeof(msg)) < 0)
+        if (bus_rules_put(
+                rs, bus, name, pat, state && strcmp(state, "ENABLED") == 0,
+                (const char *)sqlite3_column_text(st, 4), (const char *)sqlite3_column_text(st, 5),
+                (const char *)sqlite3_column_text(st, 6), NULL, &code, msg, sizeof(msg)) < 0)
             BB_LOG_WARN("bus", "stored rule dropped", "rule=%s error=\"%s\"", name, msg);
     }
     sqlite3_finalize(st);

@@ -132,6 +132,12 @@ struct bus_ruleset {
     uint32_t capbk;
     struct rs_pathinfo *pi; /* by set path id */
     uint32_t npi;
+    uint32_t *dirty; /* paths whose intervals need rebuilding */
+    uint32_t ndirty;
+    uint32_t capdirty;
+    uint32_t *freeslot;
+    uint32_t nfree;
+    uint32_t capfree;
     struct rs_vec always;
 };
 
@@ -190,7 +196,7 @@ static void lens_add(struct rs_lens *l, uint32_t len, int delta)
 
 static uint64_t key_final(uint64_t h, uint8_t kind, uint32_t path)
 {
-    return bus_mix(h ^ ((uint64_t)kind << 56) ^ ((uint64_t)path * 0x9e3779b97f4a7c15ULL));
+    return bus_pattern_mix(h ^ ((uint64_t)kind << 56) ^ ((uint64_t)path * 0x9e3779b97f4a7c15ULL));
 }
 
 static uint64_t step_cp(uint64_t h, uint32_t cp)
@@ -221,7 +227,7 @@ static uint64_t key_hash(uint8_t kind, uint32_t path, const void *key, size_t kl
         for (i = klen; i > 0; i--)
             h = (h ^ u[i - 1]) * BUS_FNV_PRIME;
     } else {
-        h = bus_fnv(h, key, klen);
+        h = bus_pattern_fnv(h, key, klen);
     }
     return key_final(h, kind, path);
 }
@@ -327,7 +333,7 @@ static uint32_t id_find(const struct bus_ruleset *rs, uint64_t id)
     if (rs->capid == 0)
         return NONE;
     mask = rs->capid - 1;
-    for (i = (uint32_t)bus_mix(id) & mask; rs->idval[i] != 0; i = (i + 1) & mask) {
+    for (i = (uint32_t)bus_pattern_mix(id) & mask; rs->idval[i] != 0; i = (i + 1) & mask) {
         if (rs->idkey[i] == id)
             return i;
     }
@@ -338,7 +344,7 @@ static void id_place(uint64_t *keys, uint32_t *vals, uint32_t cap, uint64_t id, 
 {
     uint32_t i;
 
-    for (i = (uint32_t)bus_mix(id) & (cap - 1); vals[i] != 0; i = (i + 1) & (cap - 1))
+    for (i = (uint32_t)bus_pattern_mix(id) & (cap - 1); vals[i] != 0; i = (i + 1) & (cap - 1))
         ;
     keys[i] = id;
     vals[i] = v;
@@ -372,7 +378,7 @@ static void id_remove(struct bus_ruleset *rs, uint32_t i)
 
     rs->idval[i] = 0;
     for (j = (i + 1) & mask; rs->idval[j] != 0; j = (j + 1) & mask) {
-        uint32_t k = (uint32_t)bus_mix(rs->idkey[j]) & mask;
+        uint32_t k = (uint32_t)bus_pattern_mix(rs->idkey[j]) & mask;
 
         if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
             rs->idkey[i] = rs->idkey[j];
@@ -437,6 +443,18 @@ static void iv_build(struct rs_pathinfo *pi)
     }
 }
 
+static void mark_dirty(struct bus_ruleset *rs, uint32_t path)
+{
+    if (rs->pi[path].dirty)
+        return;
+    rs->pi[path].dirty = 1;
+    if (rs->ndirty == rs->capdirty) {
+        rs->capdirty = rs->capdirty ? 2 * rs->capdirty : 8;
+        rs->dirty = bb_xrealloc(rs->dirty, (size_t)rs->capdirty * sizeof(*rs->dirty));
+    }
+    rs->dirty[rs->ndirty++] = path;
+}
+
 static void iv_add(struct rs_pathinfo *pi, const unsigned char *lo, const unsigned char *hi,
                    uint32_t slot, uint32_t sub)
 {
@@ -451,7 +469,6 @@ static void iv_add(struct rs_pathinfo *pi, const unsigned char *lo, const unsign
     memcpy(v->hi, hi, KEY_BYTES);
     v->ref.slot = slot;
     v->ref.sub = sub;
-    pi->dirty = 1;
 }
 
 static void iv_drop(struct rs_pathinfo *pi, uint32_t slot, uint32_t sub)
@@ -461,7 +478,6 @@ static void iv_drop(struct rs_pathinfo *pi, uint32_t slot, uint32_t sub)
     for (i = 0; i < pi->niv; i++) {
         if (pi->iv[i].ref.slot == slot && pi->iv[i].ref.sub == sub) {
             pi->iv[i] = pi->iv[--pi->niv];
-            pi->dirty = 1;
             return;
         }
     }
@@ -701,7 +717,10 @@ static void file_subrule(struct bus_ruleset *rs, uint32_t slot, uint32_t si)
         if (c->absent_ok || c->nm == 0)
             continue;
         cost = field_cost(rs, c, path);
-        if (cost < best) {
+        /* on a tie the longer path: deeper fields tend to be the selective ones
+         * ("source" and "detail-type" are shared by whole families of rules) */
+        if (cost < best || (cost == best && cost != UINT64_MAX &&
+                            rs->pt.e[path].len > rs->pt.e[r->pmap[sr->f[bi].path]].len)) {
             best = cost;
             bi = (int)i;
         }
@@ -723,6 +742,7 @@ static void file_subrule(struct bus_ruleset *rs, uint32_t slot, uint32_t si)
             if (k.kind == 0) {
                 if (!k.empty) {
                     iv_add(pi, k.lo, k.hi, slot, si);
+                    mark_dirty(rs, path);
                     rule_entry(r, E_INTERVAL, path, si, NULL, L_NONE, 0);
                 }
                 continue;
@@ -759,10 +779,9 @@ static void rebuild_dirty(struct bus_ruleset *rs)
 {
     uint32_t i;
 
-    for (i = 0; i < rs->npi; i++) {
-        if (rs->pi[i].dirty)
-            iv_build(&rs->pi[i]);
-    }
+    for (i = 0; i < rs->ndirty; i++)
+        iv_build(&rs->pi[rs->dirty[i]]);
+    rs->ndirty = 0;
 }
 
 int bus_ruleset_add(struct bus_ruleset *rs, uint64_t id, const struct bus_pattern *p)
@@ -775,9 +794,10 @@ int bus_ruleset_add(struct bus_ruleset *rs, uint64_t id, const struct bus_patter
         return BB_EINVAL;
     if (id_find(rs, id) != NONE)
         return BB_ECONFLICT;
-    for (slot = 0; slot < rs->nrule && rs->rule[slot].live; slot++)
-        ;
-    if (slot == rs->nrule) {
+    if (rs->nfree > 0) {
+        slot = rs->freeslot[--rs->nfree];
+    } else {
+        slot = rs->nrule;
         if (rs->nrule == rs->caprule) {
             rs->caprule = rs->caprule ? 2 * rs->caprule : 16;
             rs->rule = bb_xrealloc(rs->rule, (size_t)rs->caprule * sizeof(*rs->rule));
@@ -835,6 +855,7 @@ int bus_ruleset_remove(struct bus_ruleset *rs, uint64_t id)
             break;
         case E_INTERVAL:
             iv_drop(pi, slot, e->sub);
+            mark_dirty(rs, e->path);
             break;
         default:
             vec_drop(&rs->always, slot, e->sub);
@@ -849,6 +870,11 @@ int bus_ruleset_remove(struct bus_ruleset *rs, uint64_t id)
     free(r->pmap);
     free(r->ent);
     memset(r, 0, sizeof(*r));
+    if (rs->nfree == rs->capfree) {
+        rs->capfree = rs->capfree ? 2 * rs->capfree : 16;
+        rs->freeslot = bb_xrealloc(rs->freeslot, (size_t)rs->capfree * sizeof(*rs->freeslot));
+    }
+    rs->freeslot[rs->nfree++] = slot;
     id_remove(rs, at);
     rs->nlive--;
     return 0;
@@ -888,6 +914,8 @@ void bus_ruleset_free(struct bus_ruleset *rs)
     free(rs->idkey);
     free(rs->idval);
     free(rs->always.v);
+    free(rs->dirty);
+    free(rs->freeslot);
     bus_pattern_ptab_cleanup(&rs->pt);
     free(rs);
 }
@@ -978,7 +1006,7 @@ static void probe_string(struct probe *pr, const struct rs_pathinfo *pi, struct 
     uint32_t j;
 
     if (pi->nkind[K_STR] > 0)
-        probe_hit(pr, bus_fnv(BUS_FNV_BASIS, s, l->len), K_STR, path, s, l->len);
+        probe_hit(pr, bus_pattern_fnv(BUS_FNV_BASIS, s, l->len), K_STR, path, s, l->len);
     if (pi->lens[L_PREFIX].n > 0) {
         uint64_t h = BUS_FNV_BASIS;
         size_t at = 0;
@@ -988,7 +1016,7 @@ static void probe_string(struct probe *pr, const struct rs_pathinfo *pi, struct 
 
             if (want > l->len)
                 break;
-            h = bus_fnv(h, s + at, want - at);
+            h = bus_pattern_fnv(h, s + at, want - at);
             at = want;
             probe_hit(pr, h, K_PREFIX, path, s, want);
         }
@@ -1053,7 +1081,8 @@ static void probe_string(struct probe *pr, const struct rs_pathinfo *pi, struct 
 
             ip_ikey(fam, l->ipb, key);
             if (pi->nkind[K_IP] > 0)
-                probe_hit(pr, bus_fnv(BUS_FNV_BASIS, key, KEY_BYTES), K_IP, path, key, KEY_BYTES);
+                probe_hit(pr, bus_pattern_fnv(BUS_FNV_BASIS, key, KEY_BYTES), K_IP, path, key,
+                          KEY_BYTES);
             iv_query(pi, key, pr);
         }
     }
@@ -1071,7 +1100,7 @@ static void probe_leaf(struct probe *pr, struct bus_leaf *l)
     case BUS_LV_NUM:
         if (pi->nkind[K_NUM] > 0) {
             bus_pattern_num_key(l->d, key);
-            probe_hit(pr, bus_fnv(BUS_FNV_BASIS, key, 8), K_NUM, l->path, key, 8);
+            probe_hit(pr, bus_pattern_fnv(BUS_FNV_BASIS, key, 8), K_NUM, l->path, key, 8);
         }
         if (pi->niv > 0) {
             num_ikey(l->d, key);
@@ -1080,7 +1109,8 @@ static void probe_leaf(struct probe *pr, struct bus_leaf *l)
         break;
     case BUS_LV_NUMTEXT:
         if (pi->nkind[K_NUMTEXT] > 0)
-            probe_hit(pr, bus_fnv(BUS_FNV_BASIS, l->s, l->len), K_NUMTEXT, l->path, l->s, l->len);
+            probe_hit(pr, bus_pattern_fnv(BUS_FNV_BASIS, l->s, l->len), K_NUMTEXT, l->path, l->s,
+                      l->len);
         break;
     case BUS_LV_TRUE:
         if (pi->nkind[K_TRUE] > 0)

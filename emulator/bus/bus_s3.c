@@ -61,7 +61,14 @@ static int on_change(void *arg, const struct store_change *c)
     e.requester = c->cause ? c->cause->requester : cfg->account_id;
     e.source_ip = c->cause ? c->cause->source_ip : NULL;
     e.reason = c->cause ? c->cause->reason : NULL;
-    if (c->deleted) {
+    if (c->kind == STORE_CHANGE_TAGS_ADDED || c->kind == STORE_CHANGE_TAGS_DELETED) {
+        /* eventbridge.md 1.4: key and etag; no size, sequencer or reason */
+        e.detail_type =
+            c->kind == STORE_CHANGE_TAGS_ADDED ? "Object Tags Added" : "Object Tags Deleted";
+        e.etag = c->object != NULL ? c->object->etag : NULL;
+        e.sequencer = NULL;
+        e.reason = NULL;
+    } else if (c->deleted) {
         e.detail_type = "Object Deleted";
         e.deletion_type = "Permanently Deleted";
     } else {

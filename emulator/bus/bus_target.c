@@ -320,8 +320,7 @@ int bus_target_webhook_callback(struct lws *wsi, int reason, void *user, void *i
                 else
                     res.retry_after_ms = v * 1000;
             }
-            snprintf(res.message, sizeof(res.message), "The webhook answered HTTP %d.",
-                     a->status);
+            snprintf(res.message, sizeof(res.message), "The webhook answered HTTP %d.", a->status);
         }
         report(a, &res);
         return 0;
@@ -380,11 +379,12 @@ static int start_command(struct bus_runner *rn, int64_t id, const struct bus_tar
     argv[argc] = NULL;
     if (argc == 0) {
         cJSON_Delete(fns);
-        fail_now(rn, id, "NO_RESOURCE", 0, "Function %s is not configured (functions.<name>.command).",
-                 t->resource);
+        fail_now(rn, id, "NO_RESOURCE", 0,
+                 "Function %s is not configured (functions.<name>.command).", t->resource);
         return BB_OK;
     }
-    a = new_attempt(rn, id, ATTEMPT_COMMAND, payload, len, cfg->command_timeout_s > 0 ? cfg->command_timeout_s : 30);
+    a = new_attempt(rn, id, ATTEMPT_COMMAND, payload, len,
+                    cfg->command_timeout_s > 0 ? cfg->command_timeout_s : 30);
     logdir = bb_xasprintf("%s/.bucketbridge/logs", cfg->data_dir);
     mkdir(logdir, 0755);
     logpath = bb_xasprintf("%s/commands.log", logdir);

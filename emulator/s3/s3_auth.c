@@ -9,6 +9,7 @@
 #include "bb_err.h"
 #include "bb_hash.h"
 #include "bb_log.h"
+#include "bb_mem.h"
 #include "config.h"
 #include "http_conn.h"
 #include "s3_handler.h"
@@ -300,7 +301,10 @@ static enum s3_error check_presigned(struct s3_req *q)
         return S3E_ACCESS_DENIED;
     }
     q->auth.payload = S3_PAYLOAD_UNSIGNED;
-    return verify(q, &a, 1, NULL);
+    enum s3_error e = verify(q, &a, 1, NULL);
+    if (e == S3E_NONE)
+        q->auth.presigned = 1;
+    return e;
 }
 
 enum s3_error s3_auth_finish_deferred(struct s3_req *q, const char *payload_sha256)
@@ -343,6 +347,7 @@ static enum s3_error check_v2(struct s3_req *q, const char *authz, size_t len)
     struct http_req *r = q->http;
     struct s3_sigv4_header hdrs[HTTP_MAX_HEADERS];
     char akid[129], sig[64], date[64], expires[32], method[16], computed[32];
+    char *resource = NULL;
     struct bb_buf sts;
     time_t t, now = time(NULL);
     enum s3_error e = S3E_NONE;
@@ -399,9 +404,14 @@ static enum s3_error check_v2(struct s3_req *q, const char *authz, size_t len)
     }
     snprintf(method, sizeof(method), "%.*s", (int)r->head.method_len, r->head.method);
     bb_buf_init(&sts, AUTH_MAX_TEXT);
-    if (s3_sigv2_string_to_sign(&sts, method, r->head.path, r->head.path_len, r->head.query,
+    /* virtual-host style signs the resource as "/bucket" + path */
+    if (q->vhost)
+        resource = bb_xasprintf("/%s%.*s", q->bucket, (int)r->head.path_len, r->head.path);
+    if (s3_sigv2_string_to_sign(&sts, method, resource ? resource : r->head.path,
+                                resource ? strlen(resource) : r->head.path_len, r->head.query,
                                 r->head.query ? r->head.query_len : 0, hdrs, r->head.nheaders,
                                 date) < 0) {
+        free(resource);
         bb_buf_cleanup(&sts);
         s3_reply_error(q, S3E_INVALID_ARGUMENT, "The request cannot be canonicalized for SigV2",
                        NULL, 0);
@@ -423,6 +433,7 @@ static enum s3_error check_v2(struct s3_req *q, const char *authz, size_t len)
         q->auth.payload = S3_PAYLOAD_UNSIGNED;
         q->auth.authenticated = 1;
     }
+    free(resource);
     bb_buf_cleanup(&sts);
     return e;
 }

@@ -29,6 +29,7 @@ struct s3_auth_result {
     char scope[256];
     char seed_signature[65];
     int authenticated;
+    int presigned; /* SigV4 query auth passed: x-amz-* query parameters count as headers */
     /* JSON APIs send no x-amz-content-sha256: the signature covers the
      * body's hash, so it is checked once the body is read */
     int deferred;

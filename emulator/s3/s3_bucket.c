@@ -101,6 +101,13 @@ static void create_now(struct s3_req *q)
         }
     }
     rc = store_bucket_create(q->store, q->bucket);
+    if (rc == BB_ECONFLICT && strcmp(q->srv->cfg->region, "us-east-1") == 0) {
+        /* us-east-1 answers a repeated create by the owner with 200 (legacy
+         * behaviour scripts rely on); other regions say BucketAlreadyOwnedByYou */
+        http_resp_header(q->http, "Location", "/%s", q->bucket);
+        s3_reply_empty(q, 200);
+        return;
+    }
     if (rc == BB_ECONFLICT) {
         struct s3_error_field f = {"BucketName", q->bucket};
         s3_reply_error(q, S3E_BUCKET_ALREADY_OWNED_BY_YOU, NULL, &f, 1);
@@ -169,6 +176,7 @@ void s3_bucket_delete(struct s3_req *q)
         s3_reply_error(q, S3E_INTERNAL_ERROR, NULL, NULL, 0);
         return;
     }
+    store_index_cors_put(store_get_index(q->store), q->bucket, NULL);
     BB_LOG_INFO("s3", "bucket deleted", "bucket=%s", q->bucket);
     s3_reply_empty(q, 204);
 }
@@ -201,6 +209,7 @@ struct list_ctx {
     size_t plen, dlen;
     int url;
     int owner;
+    int versions; /* ListObjectVersions: <Version> entries, version id "null" */
     long max;
     long count;
     int truncated;
@@ -240,8 +249,10 @@ static int list_row(void *arg, const struct store_object *o, char **reseek)
     }
     char t[32];
     iso_time(o->mtime_ms, t);
-    bb_buf_appends(l->out, "<Contents>");
+    bb_buf_appends(l->out, l->versions ? "<Version>" : "<Contents>");
     xml_key(l->out, "Key", o->key, l->url);
+    if (l->versions)
+        bb_buf_appends(l->out, "<VersionId>null</VersionId><IsLatest>true</IsLatest>");
     xml_elem(l->out, "LastModified", t);
     bb_buf_appendf(l->out, "<ETag>&quot;%s&quot;</ETag><Size>%llu</Size>", o->etag,
                    (unsigned long long)o->size);
@@ -253,7 +264,7 @@ static int list_row(void *arg, const struct store_object *o, char **reseek)
     if (l->owner)
         bb_buf_appends(l->out, "<Owner><ID>" OWNER_ID "</ID><DisplayName>" OWNER_NAME
                                "</DisplayName></Owner>");
-    bb_buf_appends(l->out, "</Contents>");
+    bb_buf_appends(l->out, l->versions ? "</Version>" : "</Contents>");
     free(l->last);
     l->last = bb_xstrdup(o->key);
     l->count++;
@@ -419,7 +430,19 @@ static void delete_objects_end(struct http_req *r)
     struct store_cause cause;
     s3_req_cause(q, "DeleteObject", &cause);
     for (size_t i = 0; i < d.nkeys; i++) {
-        int rc = store_object_delete(q->store, q->bucket, d.keys[i], &cause);
+        const char *vid = d.version_ids != NULL ? d.version_ids[i] : NULL;
+        int rc;
+        if (vid != NULL && strcmp(vid, "null") != 0) {
+            /* buckets here are never versioned: "null" is the only version */
+            bb_buf_appends(&b, "<Error>");
+            xml_elem(&b, "Key", d.keys[i]);
+            xml_elem(&b, "VersionId", vid);
+            xml_elem(&b, "Code", "NoSuchVersion");
+            xml_elem(&b, "Message", "The specified version does not exist.");
+            bb_buf_appends(&b, "</Error>");
+            continue;
+        }
+        rc = store_object_delete(q->store, q->bucket, d.keys[i], &cause);
         if (rc < 0) {
             bb_buf_appends(&b, "<Error>");
             xml_elem(&b, "Key", d.keys[i]);
@@ -431,6 +454,8 @@ static void delete_objects_end(struct http_req *r)
         if (!d.quiet) {
             bb_buf_appends(&b, "<Deleted>");
             xml_elem(&b, "Key", d.keys[i]);
+            if (vid != NULL)
+                xml_elem(&b, "VersionId", vid);
             bb_buf_appends(&b, "</Deleted>");
         }
     }
@@ -461,4 +486,129 @@ void s3_bucket_delete_objects(struct s3_req *q)
         return;
     }
     read_xml_body(q, delete_objects_end);
+}
+
+/* ListObjectVersions on a bucket that was never versioned: every object is
+ * its one version, "null", and the latest. */
+void s3_bucket_list_versions(struct s3_req *q)
+{
+    struct bb_buf body, items;
+    struct list_ctx l;
+    const char *prefix = s3_req_query(q, "prefix");
+    const char *delim = s3_req_query(q, "delimiter");
+    const char *max_s = s3_req_query(q, "max-keys");
+    const char *enc = s3_req_query(q, "encoding-type");
+    const char *key_marker = s3_req_query(q, "key-marker");
+    const char *vid_marker = s3_req_query(q, "version-id-marker");
+    char *after = NULL;
+    int rc;
+
+    memset(&l, 0, sizeof(l));
+    l.max = LIST_MAX_KEYS;
+    l.versions = 1;
+    l.owner = 1;
+    if (max_s != NULL) {
+        char *end = NULL;
+        long v = strtol(max_s, &end, 10);
+        if (*max_s == '\0' || *end != '\0' || v < 0) {
+            struct s3_error_field f[] = {{"ArgumentName", "max-keys"}, {"ArgumentValue", max_s}};
+            s3_reply_error(q, S3E_INVALID_ARGUMENT,
+                           "Provided max-keys not an integer or within integer range", f, 2);
+            return;
+        }
+        l.max = v > LIST_MAX_KEYS ? LIST_MAX_KEYS : v;
+    }
+    if (enc != NULL && strcmp(enc, "url") != 0) {
+        struct s3_error_field f[] = {{"ArgumentName", "encoding-type"}, {"ArgumentValue", enc}};
+        s3_reply_error(q, S3E_INVALID_ARGUMENT, "Invalid Encoding Method specified in Request", f,
+                       2);
+        return;
+    }
+    if (vid_marker != NULL && vid_marker[0] != '\0') {
+        if (key_marker == NULL || key_marker[0] == '\0') {
+            struct s3_error_field f[] = {{"ArgumentName", "version-id-marker"},
+                                         {"ArgumentValue", vid_marker}};
+            s3_reply_error(q, S3E_INVALID_ARGUMENT,
+                           "A version-id marker cannot be specified without a key marker.", f, 2);
+            return;
+        }
+        if (strcmp(vid_marker, "null") != 0) {
+            struct s3_error_field f[] = {{"ArgumentName", "version-id-marker"},
+                                         {"ArgumentValue", vid_marker}};
+            s3_reply_error(q, S3E_INVALID_ARGUMENT, "Invalid version id specified", f, 2);
+            return;
+        }
+    }
+    /* each key has exactly one version, so "after key K (version null)"
+     * and "after key K" are the same position */
+    if (key_marker != NULL && key_marker[0] != '\0')
+        after = bb_xstrdup(key_marker);
+    l.prefix = prefix ? prefix : "";
+    l.plen = strlen(l.prefix);
+    l.delim = delim ? delim : "";
+    l.dlen = strlen(l.delim);
+    l.url = enc != NULL;
+    if (after != NULL && l.dlen > 0 && strncmp(after, l.prefix, l.plen) == 0) {
+        size_t al = strlen(after);
+        if (al >= l.dlen && strcmp(after + al - l.dlen, l.delim) == 0 &&
+            strstr(after + l.plen, l.delim) == after + al - l.dlen) {
+            char *x = bb_xasprintf("%s\xff", after);
+            free(after);
+            after = x;
+        }
+    }
+
+    bb_buf_init(&items, 256 * 1024 * 1024);
+    l.out = &items;
+    rc = l.max == 0 ? BB_OK
+                    : store_index_scan(store_get_index(q->store), q->bucket, l.prefix, after,
+                                       list_row, &l);
+    if (rc < 0) {
+        s3_reply_error(q, S3E_INTERNAL_ERROR, NULL, NULL, 0);
+        goto out;
+    }
+    bb_buf_init(&body, 256 * 1024 * 1024);
+    bb_buf_appends(&body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListVersionsResult xmlns=\"" XMLNS "\">");
+    xml_elem(&body, "Name", q->bucket);
+    xml_key(&body, "Prefix", l.prefix, l.url);
+    xml_key(&body, "KeyMarker", key_marker ? key_marker : "", l.url);
+    xml_elem(&body, "VersionIdMarker", vid_marker ? vid_marker : "");
+    if (l.truncated && l.last != NULL) {
+        xml_key(&body, "NextKeyMarker", l.last, l.url);
+        xml_elem(&body, "NextVersionIdMarker", "null");
+    }
+    bb_buf_appendf(&body, "<MaxKeys>%ld</MaxKeys>", l.max);
+    if (l.dlen > 0)
+        xml_key(&body, "Delimiter", l.delim, l.url);
+    if (l.url)
+        xml_elem(&body, "EncodingType", "url");
+    bb_buf_appendf(&body, "<IsTruncated>%s</IsTruncated>", l.truncated ? "true" : "false");
+    bb_buf_append(&body, items.data ? items.data : "", items.len);
+    bb_buf_appends(&body, "</ListVersionsResult>");
+    s3_reply_xml(q, 200, &body);
+    bb_buf_cleanup(&body);
+out:
+    bb_buf_cleanup(&items);
+    free(after);
+    free(l.last);
+    free(l.last_cp);
+}
+
+void s3_bucket_versioning_get(struct s3_req *q)
+{
+    struct bb_buf b;
+    bb_buf_init(&b, 4096);
+    /* never enabled: no <Status> element, as S3 answers for such buckets */
+    bb_buf_appends(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VersioningConfiguration xmlns=\"" XMLNS "\"/>");
+    s3_reply_xml(q, 200, &b);
+    bb_buf_cleanup(&b);
+}
+
+void s3_bucket_versioning_put(struct s3_req *q)
+{
+    s3_reply_error(q, S3E_NOT_IMPLEMENTED,
+                   "Bucket versioning is not implemented by bucketbridge: buckets stay "
+                   "unversioned (GetBucketVersioning reports it was never enabled; every object "
+                   "has the one version \"null\").",
+                   NULL, 0);
 }

@@ -293,6 +293,7 @@ void s3_copy_object(struct s3_req *q)
     char lm[32];
     const char *why = NULL;
     char *headers = NULL;
+    char *tags = NULL;
     char *tmp_path = NULL;
     char *path;
     int tmp_fd = -1;
@@ -366,6 +367,17 @@ void s3_copy_object(struct s3_req *q)
         headers = bb_xstrdup(src.o.headers ? src.o.headers : "[]");
         o.content_type = src.o.content_type ? src.o.content_type : "binary/octet-stream";
     }
+    /* x-amz-tagging-directive: COPY (the default) keeps the source's tags */
+    if (s3_req_header(q, "x-amz-tagging-directive", v, sizeof(v)) != NULL &&
+        strcmp(v, "REPLACE") == 0) {
+        tags = s3_tagging_from_header(q, &e, &why);
+        if (e != S3E_NONE) {
+            key_error(q, e, why);
+            goto out;
+        }
+    } else if (src.o.tags != NULL) {
+        tags = bb_xstrdup(src.o.tags);
+    }
 
     rc = store_tmp_create(q->store, &tmp_fd, &tmp_path);
     if (rc < 0) {
@@ -399,6 +411,7 @@ void s3_copy_object(struct s3_req *q)
     o.headers = headers;
     o.checksum_alg = (char *)bb_checksum_alg_name(alg);
     o.checksum = checksum;
+    o.tags = tags;
     s3_req_cause(q, "CopyObject", &cause);
     rc = store_object_commit(q->store, q->bucket, tmp_path, &o, &cause);
     if (rc < 0) {
@@ -431,5 +444,6 @@ out:
     bb_checksum_cleanup(&ck);
     bb_buf_cleanup(&xml);
     free(headers);
+    free(tags);
     s3_copy_source_cleanup(&src);
 }

@@ -78,7 +78,27 @@ struct bb_buf;
     XX(BAD_REQUEST, "BadRequest", 400, "The request could not be parsed.")                        \
     XX(METADATA_TOO_LARGE, "MetadataTooLarge", 400,                                                \
        "Your metadata headers exceed the maximum allowed metadata size.")                          \
-    XX(NOT_MODIFIED, "NotModified", 304, "Not Modified")
+    XX(NOT_MODIFIED, "NotModified", 304, "Not Modified")                                           \
+    XX(CONDITIONAL_REQUEST_CONFLICT, "ConditionalRequestConflict", 409,                            \
+       "A conflicting operation occurred. If using PutObject you can retry the request. If using " \
+       "multipart upload you should initiate another CreateMultipartUpload request and re-upload " \
+       "each part.")                                                                               \
+    XX(ACCESS_FORBIDDEN, "AccessForbidden", 403,                                                   \
+       "CORSResponse: This CORS request is not allowed. This is usually because the evalution of " \
+       "Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers " \
+       "are not whitelisted by the resource's CORS spec.")                                         \
+    XX(NO_SUCH_CORS_CONFIGURATION, "NoSuchCORSConfiguration", 404,                                 \
+       "The CORS configuration does not exist")                                                    \
+    XX(NO_SUCH_TAG_SET, "NoSuchTagSet", 404, "The TagSet does not exist")                          \
+    XX(INVALID_TAG, "InvalidTag", 400, "The tag provided was not a valid tag.")                    \
+    XX(MALFORMED_POST_REQUEST, "MalformedPOSTRequest", 400,                                        \
+       "The body of your POST request is not well-formed multipart/form-data.")                    \
+    XX(INVALID_POLICY_DOCUMENT, "InvalidPolicyDocument", 400,                                      \
+       "The content of the form does not meet the conditions specified in the policy document.")   \
+    XX(INCORRECT_NUMBER_OF_FILES, "IncorrectNumberOfFilesInPostRequest", 400,                      \
+       "POST requires exactly one file upload per request.")                                       \
+    XX(MAX_POST_PRE_DATA_LENGTH_EXCEEDED, "MaxPostPreDataLengthExceededError", 400,               \
+       "Your POST request fields preceding the upload file were too large.")
 
 enum s3_error {
     S3E_NONE = 0,

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 #include "config.h"
 #include "http_conn.h"
+#include "route.h"
 #include "s3_sigv4.h"
 #include "server.h"
 #include "store.h"
@@ -26,6 +27,7 @@ static void req_free(struct http_req *r)
     if (q == NULL)
         return;
     s3_body_cleanup(&q->body);
+    s3_post_free(q->post);
     free(q->bucket);
     free(q->key);
     for (size_t i = 0; i < q->nq; i++) {
@@ -44,10 +46,35 @@ const char *s3_req_query(const struct s3_req *q, const char *name)
     return NULL;
 }
 
+/* The presigned-URL parameters themselves are never headers. */
+static const char *const presign_params[] = {
+    "x-amz-algorithm", "x-amz-credential",    "x-amz-date",
+    "x-amz-expires",   "x-amz-signedheaders", "x-amz-signature",
+};
+
+/* A signed x-amz-* header hoisted into a presigned URL's query. */
+static const char *hoisted(const struct s3_req *q, const char *name, size_t *vl)
+{
+    if (!q->auth.presigned || strncasecmp(name, "x-amz-", 6) != 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof(presign_params) / sizeof(presign_params[0]); i++)
+        if (strcasecmp(name, presign_params[i]) == 0)
+            return NULL;
+    for (size_t i = 0; i < q->nq; i++) {
+        if (strcasecmp(q->q[i].name, name) == 0) {
+            *vl = strlen(q->q[i].value);
+            return q->q[i].value;
+        }
+    }
+    return NULL;
+}
+
 const char *s3_req_header(const struct s3_req *q, const char *name, char *buf, size_t n)
 {
     size_t vl;
     const char *v = http_head_get(&q->http->head, name, &vl);
+    if (v == NULL)
+        v = hoisted(q, name, &vl);
     if (v == NULL || n == 0)
         return NULL;
     if (vl >= n)
@@ -211,6 +238,29 @@ fail:
     return BB_EINVAL;
 }
 
+/* Virtual-host style: the bucket is @vbucket, the whole path is the key. */
+static int parse_vhost_path(struct s3_req *q, const char *vbucket, const char *path, size_t len)
+{
+    struct bb_buf b;
+    int rc = BB_OK;
+
+    q->bucket = bb_xstrdup(vbucket);
+    q->vhost = 1;
+    if (len <= 1)
+        return BB_OK;
+    bb_buf_init(&b, 8 * 1024);
+    if (s3_sigv4_uri_decode(&b, path + 1, len - 1, false) < 0) {
+        rc = BB_EINVAL;
+        goto out;
+    }
+    q->key = bb_xstrndup(b.data, b.len);
+    if (strlen(q->key) != b.len)
+        rc = BB_EINVAL; /* NUL in the key */
+out:
+    bb_buf_cleanup(&b);
+    return rc;
+}
+
 static int parse_path(struct s3_req *q, const char *path, size_t len)
 {
     struct bb_buf b;
@@ -260,9 +310,7 @@ static int method_is(const struct http_req *r, const char *m)
 static const char *const unsupported_sub[] = {
     "acl",
     "policy",
-    "versioning",
     "tagging",
-    "cors",
     "lifecycle",
     "website",
     "logging",
@@ -283,7 +331,6 @@ static const char *const unsupported_sub[] = {
     "select",
     "torrent",
     "attributes",
-    "versions",
     "policyStatus",
 };
 
@@ -307,6 +354,21 @@ static void op_not_implemented(struct s3_req *q)
 static void op_method_not_allowed(struct s3_req *q)
 {
     s3_reply_error(q, S3E_METHOD_NOT_ALLOWED, NULL, NULL, 0);
+}
+
+/* Buckets here are never versioned: the only version id is "null". */
+static void op_bad_version(struct s3_req *q)
+{
+    struct s3_error_field f[] = {{"ArgumentName", "versionId"},
+                                 {"ArgumentValue", s3_req_query(q, "versionId")}};
+    s3_reply_error(q, S3E_INVALID_ARGUMENT, "Invalid version id specified", f, 2);
+}
+
+static int is_form_post(const struct s3_req *q)
+{
+    char ct[64];
+    return s3_req_header(q, "content-type", ct, sizeof(ct)) != NULL &&
+           strncasecmp(ct, "multipart/form-data", 19) == 0;
 }
 
 static void op_list_v1(struct s3_req *q)
@@ -369,6 +431,29 @@ static s3_op_fn *choose(struct s3_req *q, const char **name)
         return method_is(r, "GET") ? s3_bucket_list_buckets : op_method_not_allowed;
     }
     if (q->key == NULL) {
+        if (s3_req_query(q, "cors") != NULL) {
+            *name = method_is(r, "PUT")      ? "PutBucketCors"
+                    : method_is(r, "DELETE") ? "DeleteBucketCors"
+                                             : "GetBucketCors";
+            return method_is(r, "PUT")      ? s3_cors_put
+                   : method_is(r, "GET")    ? s3_cors_get
+                   : method_is(r, "DELETE") ? s3_cors_delete
+                                            : op_method_not_allowed;
+        }
+        if (s3_req_query(q, "versioning") != NULL) {
+            *name = method_is(r, "PUT") ? "PutBucketVersioning" : "GetBucketVersioning";
+            return method_is(r, "PUT")   ? s3_bucket_versioning_put
+                   : method_is(r, "GET") ? s3_bucket_versioning_get
+                                         : op_method_not_allowed;
+        }
+        if (s3_req_query(q, "versions") != NULL) {
+            *name = "ListObjectVersions";
+            return method_is(r, "GET") ? s3_bucket_list_versions : op_method_not_allowed;
+        }
+        if (method_is(r, "POST") && s3_req_query(q, "delete") == NULL && is_form_post(q)) {
+            *name = "PostObject";
+            return s3_post_object;
+        }
         if (unsupported(q) != NULL) {
             *name = "Unsupported";
             return op_not_implemented;
@@ -412,9 +497,22 @@ static s3_op_fn *choose(struct s3_req *q, const char **name)
         *name = "Unknown";
         return op_method_not_allowed;
     }
+    if (s3_req_query(q, "tagging") != NULL) {
+        *name = method_is(r, "PUT")      ? "PutObjectTagging"
+                : method_is(r, "DELETE") ? "DeleteObjectTagging"
+                                         : "GetObjectTagging";
+        return method_is(r, "PUT")      ? s3_tagging_put
+               : method_is(r, "GET")    ? s3_tagging_get
+               : method_is(r, "DELETE") ? s3_tagging_delete
+                                        : op_method_not_allowed;
+    }
     if (unsupported(q) != NULL) {
         *name = "Unsupported";
         return op_not_implemented;
+    }
+    if (s3_req_query(q, "versionId") != NULL && strcmp(s3_req_query(q, "versionId"), "null") != 0) {
+        *name = "BadVersionId";
+        return op_bad_version;
     }
     if (s3_req_query(q, "uploadId") != NULL)
         return choose_upload(q, name);
@@ -450,8 +548,8 @@ static s3_op_fn *choose(struct s3_req *q, const char **name)
 static int op_reads_body(s3_op_fn *fn)
 {
     return fn == s3_object_put || fn == s3_bucket_delete_objects || fn == s3_bucket_create ||
-           fn == s3_notify_put ||
-           fn == s3_multipart_upload_part || fn == s3_multipart_complete;
+           fn == s3_notify_put || fn == s3_multipart_upload_part || fn == s3_multipart_complete ||
+           fn == s3_cors_put || fn == s3_tagging_put || fn == s3_post_object;
 }
 
 /* Runs the operation once a body it does not use has been read. */
@@ -480,17 +578,32 @@ void s3_handler_dispatch(struct http_req *r)
     struct s3_req *q = s3_req_attach(r);
     s3_op_fn *fn;
     const char *why = NULL;
+    const char *host;
+    char vbucket[256];
+    size_t hl = 0;
+    int rc;
 
     r->op = "S3";
 
-    if (parse_path(q, r->head.path, r->head.path_len) < 0 ||
-        (r->head.query && parse_query(q, r->head.query, r->head.query_len) < 0)) {
+    host = http_head_get(&r->head, "host", &hl);
+    if (host != NULL && route_vhost_bucket(q->srv->cfg, host, hl, vbucket, sizeof(vbucket)) > 0)
+        rc = parse_vhost_path(q, vbucket, r->head.path, r->head.path_len);
+    else
+        rc = parse_path(q, r->head.path, r->head.path_len);
+    if (rc < 0 || (r->head.query && parse_query(q, r->head.query, r->head.query_len) < 0)) {
         s3_reply_error(q, S3E_INVALID_ARGUMENT, "The request URI is not validly percent-encoded.",
                        NULL, 0);
         return;
     }
+    if (method_is(r, "OPTIONS")) {
+        r->op = "PreflightCORS"; /* browsers send preflights without credentials */
+        s3_cors_preflight(q);
+        return;
+    }
+    s3_cors_apply(q);
     fn = choose(q, &r->op);
-    if (s3_auth_check(q) != S3E_NONE)
+    /* POST Object is authenticated by its signed policy, read from the form */
+    if (fn != s3_post_object && s3_auth_check(q) != S3E_NONE)
         return; /* answered */
     if (q->bucket != NULL && store_key_check_bucket(q->bucket, &why) < 0) {
         struct s3_error_field f = {"BucketName", q->bucket};

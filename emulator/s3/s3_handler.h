@@ -12,6 +12,7 @@
 
 #include "s3_auth.h"
 #include "s3_body.h"
+#include "s3_cond.h"
 #include "s3_error.h"
 
 struct bb_buf;
@@ -39,6 +40,9 @@ struct s3_req {
     struct s3_body body;
     const char *service; /* credential scope service: "s3", or "events" for the EventBridge API */
     int json_errors;     /* answer errors as JSON 1.1 {"__type", "message"} (EventBridge API) */
+    int vhost;           /* the bucket came from the Host header (virtual-host style) */
+    struct s3_cond cond; /* conditional write (PutObject, CompleteMultipartUpload) */
+    struct s3_post *post; /* POST Object state (s3_post.c); freed with the request */
 };
 
 /** Sets up an s3_req for @r (attached as r->ctx, freed with the request). */
@@ -49,7 +53,9 @@ void s3_handler_dispatch(struct http_req *r);
 
 /** Query parameter value (decoded) or NULL when absent. */
 const char *s3_req_query(const struct s3_req *q, const char *name);
-/** Request header value, NUL-terminated copy in @buf (size @n), or NULL. */
+/** Request header value, NUL-terminated copy in @buf (size @n), or NULL.
+ * On a presigned request an x-amz-* header may also come from the query
+ * (SDKs hoist signed x-amz-* headers there). */
 const char *s3_req_header(const struct s3_req *q, const char *name, char *buf, size_t n);
 
 /** Answers with the S3 error body (no body for HEAD). @message may be NULL
@@ -91,6 +97,31 @@ void s3_multipart_abort(struct s3_req *q);
 void s3_multipart_list_parts(struct s3_req *q);
 void s3_multipart_list_uploads(struct s3_req *q);
 void s3_copy_object(struct s3_req *q);
+
+/* Operations (s3_bucket.c: versions; s3_tagging.c; s3_cors.c; s3_post.c). */
+void s3_bucket_list_versions(struct s3_req *q);
+void s3_bucket_versioning_get(struct s3_req *q);
+void s3_bucket_versioning_put(struct s3_req *q);
+void s3_tagging_put(struct s3_req *q);
+void s3_tagging_get(struct s3_req *q);
+void s3_tagging_delete(struct s3_req *q);
+void s3_cors_put(struct s3_req *q);
+void s3_cors_get(struct s3_req *q);
+void s3_cors_delete(struct s3_req *q);
+/** OPTIONS: answers a CORS preflight from the bucket's rules (no auth). */
+void s3_cors_preflight(struct s3_req *q);
+/** Adds the CORS response headers when the request's Origin is allowed. */
+void s3_cors_apply(struct s3_req *q);
+/** POST Object: a browser form upload authenticated by its signed policy. */
+void s3_post_object(struct s3_req *q);
+void s3_post_free(struct s3_post *p);
+
+/**
+ * The tag set of an x-amz-tagging header ("k1=v1&k2=v2", URL-encoded) as
+ * the stored JSON text (new string), or NULL: no header (*e S3E_NONE) or a
+ * bad one (*e set, *msg may be set). s3_tagging.c.
+ */
+char *s3_tagging_from_header(struct s3_req *q, enum s3_error *e, const char **msg);
 
 /**
  * The request headers an object keeps (x-amz-meta-*, Cache-Control,

@@ -54,6 +54,9 @@ struct upload_meta {
     int64_t initiated_ms;
     enum bb_checksum_alg alg;
     int full_object; /* checksum type FULL_OBJECT; COMPOSITE otherwise (when alg is set) */
+    char *tags;      /* x-amz-tagging at create, as stored JSON; NULL: none */
+    int has_base;    /* the key's state at create was recorded (s3_cond) */
+    char *base_etag; /* its ETag then; NULL: there was no object */
 };
 
 struct part_info {
@@ -363,6 +366,8 @@ static void meta_cleanup(struct upload_meta *m)
     free(m->key);
     free(m->content_type);
     free(m->headers);
+    free(m->tags);
+    free(m->base_etag);
     memset(m, 0, sizeof(*m));
 }
 
@@ -397,6 +402,13 @@ static int meta_load(struct s3_req *q, const char *id, struct upload_meta *m)
     m->alg = s ? bb_checksum_alg_from_name(s) : BB_CHECKSUM_NONE;
     s = json_str(doc, "checksum_type");
     m->full_object = s != NULL && strcmp(s, "FULL_OBJECT") == 0;
+    s = json_str(doc, "tags");
+    m->tags = s ? bb_xstrdup(s) : NULL;
+    if (cJSON_GetObjectItemCaseSensitive(doc, "base_etag") != NULL) {
+        m->has_base = 1;
+        s = json_str(doc, "base_etag");
+        m->base_etag = s ? bb_xstrdup(s) : NULL;
+    }
 out:
     cJSON_Delete(doc);
     if (rc < 0)
@@ -533,11 +545,14 @@ void s3_multipart_create(struct s3_req *q)
     char v[128];
     char ctype[512];
     char *headers = NULL;
+    char *tags = NULL;
     char *root = NULL;
     char *dir = NULL;
     char *path;
+    struct store_object cur;
     int rc;
 
+    memset(&cur, 0, sizeof(cur));
     bb_buf_init(&xml, 64 * 1024);
     path = store_object_path(q->store, q->bucket, q->key, &why, &rc);
     if (path == NULL) {
@@ -588,6 +603,11 @@ void s3_multipart_create(struct s3_req *q)
         key_error(q, e, NULL);
         goto out;
     }
+    tags = s3_tagging_from_header(q, &e, &why);
+    if (e != S3E_NONE) {
+        key_error(q, e, why);
+        goto out;
+    }
 
     root = uploads_root(q);
     if (mkdir(root, 0755) < 0 && errno != EEXIST) {
@@ -619,6 +639,14 @@ void s3_multipart_create(struct s3_req *q)
         cJSON_AddStringToObject(doc, "checksum_alg", bb_checksum_alg_name(alg));
         cJSON_AddStringToObject(doc, "checksum_type", type);
     }
+    if (tags != NULL)
+        cJSON_AddStringToObject(doc, "tags", tags);
+    /* the key's state now: a conditional Complete that finds it changed
+     * meanwhile answers ConditionalRequestConflict (s3_cond.h) */
+    if (store_index_get(store_get_index(q->store), q->bucket, q->key, &cur) == BB_OK)
+        cJSON_AddStringToObject(doc, "base_etag", cur.etag);
+    else
+        cJSON_AddNullToObject(doc, "base_etag");
     path = upload_path(q, id, "meta.json");
     rc = write_json(q, path, doc);
     free(path);
@@ -641,7 +669,9 @@ void s3_multipart_create(struct s3_req *q)
     s3_reply_xml(q, 200, &xml);
 out:
     cJSON_Delete(doc);
+    store_object_cleanup(&cur);
     free(headers);
+    free(tags);
     free(root);
     free(dir);
     bb_buf_cleanup(&xml);
@@ -1130,7 +1160,18 @@ static void complete_end(struct http_req *r)
     o.headers = m.headers;
     o.checksum_alg = (char *)bb_checksum_alg_name(m.alg != BB_CHECKSUM_NONE ? m.alg : full_alg);
     o.checksum = checksum;
+    o.tags = m.tags;
     s3_req_cause(q, "CompleteMultipartUpload", &cause);
+    if (m.has_base) {
+        /* a race is judged against the key as it was at CreateMultipartUpload */
+        q->cond.existed = m.base_etag != NULL;
+        snprintf(q->cond.etag, sizeof(q->cond.etag), "%s", m.base_etag ? m.base_etag : "");
+    }
+    e = s3_cond_check(q, &q->cond);
+    if (e != S3E_NONE) {
+        key_error(q, e, NULL);
+        goto out;
+    }
     rc = store_object_commit(q->store, q->bucket, tmp_path, &o, &cause);
     if (rc < 0) {
         enum s3_error se = s3_error_from_rc(rc);
@@ -1197,10 +1238,16 @@ void s3_multipart_complete(struct s3_req *q)
 {
     struct upload_meta m;
     enum s3_error e;
+    const char *why = NULL;
 
     if (open_upload(q, &m) < 0)
         return;
     meta_cleanup(&m);
+    e = s3_cond_begin(q, &q->cond, &why);
+    if (e != S3E_NONE) {
+        key_error(q, e, why);
+        return;
+    }
     if (!q->http->has_body) {
         s3_reply_error(q, S3E_MALFORMED_XML, "You must specify at least one part.", NULL, 0);
         return;

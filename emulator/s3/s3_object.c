@@ -88,6 +88,22 @@ static char *collect_headers(struct s3_req *q, enum s3_error *e)
         cJSON_AddItemToArray(arr, pair);
         free(value);
     }
+    /* a presigned URL may carry signed x-amz-meta-* headers in its query */
+    for (size_t i = 0; q->auth.presigned && i < q->nq; i++) {
+        const struct s3_query_param *p = &q->q[i];
+        size_t nl = strlen(p->name);
+        char name[128];
+        if (nl <= 11 || nl >= sizeof(name) || strncasecmp(p->name, "x-amz-meta-", 11) != 0 ||
+            http_head_get(h, p->name, NULL) != NULL)
+            continue;
+        for (size_t k = 0; k <= nl; k++)
+            name[k] = (char)tolower((unsigned char)p->name[k]);
+        meta += nl - 11 + strlen(p->value);
+        cJSON *pair = cJSON_CreateArray();
+        cJSON_AddItemToArray(pair, cJSON_CreateString(name));
+        cJSON_AddItemToArray(pair, cJSON_CreateString(p->value));
+        cJSON_AddItemToArray(arr, pair);
+    }
     if (meta > META_MAX) {
         *e = S3E_METADATA_TOO_LARGE;
         goto out;
@@ -106,6 +122,7 @@ static void put_finish(struct s3_req *q)
     struct store_object o;
     enum s3_error e = s3_body_finish(q);
     char ctype[512];
+    const char *msg = NULL;
     struct timespec ts;
     int rc;
 
@@ -118,6 +135,12 @@ static void put_finish(struct s3_req *q)
     o.headers = collect_headers(q, &e);
     if (o.headers == NULL) {
         key_error(q, e, NULL);
+        return;
+    }
+    o.tags = s3_tagging_from_header(q, &e, &msg);
+    if (e != S3E_NONE) {
+        free(o.headers);
+        key_error(q, e, msg);
         return;
     }
     if (q->srv->cfg->durability_full && fsync(b->fd) < 0) {
@@ -142,8 +165,15 @@ static void put_finish(struct s3_req *q)
     o.checksum = b->ck_alg != BB_CHECKSUM_NONE ? b->checksum : NULL;
     struct store_cause cause;
     s3_req_cause(q, "PutObject", &cause);
-    rc = store_object_commit(q->store, q->bucket, b->tmp_path, &o, &cause);
+    /* If-None-Match / If-Match: decided now, at commit, not when the upload began */
+    e = s3_cond_check(q, &q->cond);
+    rc = e == S3E_NONE ? store_object_commit(q->store, q->bucket, b->tmp_path, &o, &cause) : 0;
     free(o.headers);
+    free(o.tags);
+    if (e != S3E_NONE) {
+        key_error(q, e, NULL);
+        return;
+    }
     if (rc < 0) {
         enum s3_error se = s3_error_from_rc(rc);
         if (se == S3E_INTERNAL_ERROR)
@@ -188,6 +218,11 @@ void s3_object_put(struct s3_req *q)
         return;
     }
     free(path);
+    e = s3_cond_begin(q, &q->cond, &why);
+    if (e != S3E_NONE) {
+        key_error(q, e, why);
+        return;
+    }
     e = s3_body_begin(q, 1, 0, BB_CHECKSUM_CRC64NVME);
     if (e != S3E_NONE) {
         key_error(q, e, q->body.err_msg);
@@ -328,6 +363,14 @@ void s3_object_get(struct s3_req *q, int head_only)
     }
     http_resp_header(r, "Accept-Ranges", "bytes");
     add_stored_headers(r, o.headers);
+    if (o.tags != NULL) {
+        cJSON *tags = cJSON_Parse(o.tags);
+        if (cJSON_GetArraySize(tags) > 0)
+            http_resp_header(r, "x-amz-tagging-count", "%d", cJSON_GetArraySize(tags));
+        cJSON_Delete(tags);
+    }
+    if (s3_req_query(q, "versionId") != NULL)
+        http_resp_header(r, "x-amz-version-id", "null");
     const char *ctype = o.content_type;
     for (size_t i = 0; i < sizeof(overrides) / sizeof(overrides[0]); i++) {
         const char *ov = s3_req_query(q, overrides[i].param);
@@ -384,5 +427,7 @@ void s3_object_delete(struct s3_req *q)
         key_error(q, S3E_INTERNAL_ERROR, NULL);
         return;
     }
+    if (s3_req_query(q, "versionId") != NULL)
+        http_resp_header(q->http, "x-amz-version-id", "null");
     s3_reply_empty(q, 204);
 }

@@ -25,6 +25,7 @@ struct xml_ctx {
     /* delete */
     struct s3_xml_delete *del;
     int have_key;
+    char *version_id;
     /* create bucket */
     char *loc;
     size_t loc_n;
@@ -37,7 +38,16 @@ struct xml_ctx {
     int *eventbridge;
     char rule_name[16];
     char *rule_value;
+    /* tagging ([[key, value], ...]) and CORS ([{rule}, ...]) */
+    cJSON *tags;
+    cJSON *cors;
+    cJSON *cur_tag;
 };
+
+static void tagging_start(struct xml_ctx *x);
+static void tagging_end(struct xml_ctx *x);
+static void cors_start(struct xml_ctx *x);
+static void cors_end(struct xml_ctx *x);
 
 static void notify_start(struct xml_ctx *x);
 static void notify_end(struct xml_ctx *x);
@@ -79,11 +89,17 @@ static void on_start(void *ud, const XML_Char *name, const XML_Char **atts)
             return;
         }
         x->have_key = 0;
+        free(x->version_id);
+        x->version_id = NULL;
     }
     if (x->cmp != NULL && x->depth == 2 && strcmp(x->names[1], "Part") == 0)
         complete_part_start(x);
     if (x->notif != NULL)
         notify_start(x);
+    if (x->tags != NULL)
+        tagging_start(x);
+    if (x->cors != NULL)
+        cors_start(x);
 }
 
 static void on_text(void *ud, const XML_Char *s, int len)
@@ -114,10 +130,20 @@ static void on_end(void *ud, const XML_Char *name)
         if (at(x, 3, "Delete", "Object", "Key")) {
             struct s3_xml_delete *d = x->del;
             d->keys = bb_xrealloc(d->keys, (d->nkeys + 1) * sizeof(char *));
+            d->version_ids = bb_xrealloc(d->version_ids, (d->nkeys + 1) * sizeof(char *));
+            d->version_ids[d->nkeys] = NULL;
             d->keys[d->nkeys++] = bb_xstrndup(x->text.data ? x->text.data : "", x->text.len);
             x->have_key = 1;
+        } else if (at(x, 3, "Delete", "Object", "VersionId")) {
+            free(x->version_id);
+            x->version_id = bb_xstrndup(x->text.data ? x->text.data : "", x->text.len);
         } else if (at(x, 2, "Delete", "Object", NULL) && !x->have_key) {
             stop(x, "Every <Object> needs a <Key>.");
+        } else if (at(x, 2, "Delete", "Object", NULL)) {
+            struct s3_xml_delete *d = x->del;
+            free(d->version_ids[d->nkeys - 1]);
+            d->version_ids[d->nkeys - 1] = x->version_id;
+            x->version_id = NULL;
         } else if (at(x, 2, "Delete", "Quiet", NULL)) {
             x->del->quiet = x->text.data != NULL && strcmp(x->text.data, "true") == 0;
         }
@@ -125,6 +151,10 @@ static void on_end(void *ud, const XML_Char *name)
         complete_end(x);
     } else if (x->notif != NULL) {
         notify_end(x);
+    } else if (x->tags != NULL) {
+        tagging_end(x);
+    } else if (x->cors != NULL) {
+        cors_end(x);
     } else if (x->loc != NULL && at(x, 2, "CreateBucketConfiguration", "LocationConstraint", NULL)) {
         snprintf(x->loc, x->loc_n, "%s", x->text.data ? x->text.data : "");
     }
@@ -193,6 +223,7 @@ int s3_xml_parse_delete(const char *xml, size_t len, struct s3_xml_delete *out, 
     memset(&x, 0, sizeof(x));
     x.del = out;
     rc = run(&x, xml, len, "Delete");
+    free(x.version_id);
     if (rc == BB_OK && out->nkeys == 0) {
         x.why = "The Delete element must name at least one Object.";
         rc = BB_EINVAL;
@@ -203,9 +234,13 @@ int s3_xml_parse_delete(const char *xml, size_t len, struct s3_xml_delete *out, 
 
 void s3_xml_delete_cleanup(struct s3_xml_delete *d)
 {
-    for (size_t i = 0; i < d->nkeys; i++)
+    for (size_t i = 0; i < d->nkeys; i++) {
         free(d->keys[i]);
+        if (d->version_ids != NULL)
+            free(d->version_ids[i]);
+    }
     free(d->keys);
+    free(d->version_ids);
     memset(d, 0, sizeof(*d));
 }
 
@@ -412,6 +447,134 @@ int s3_xml_parse_notification(const char *xml, size_t len, cJSON **configs, int 
     x.eventbridge = eventbridge;
     rc = run(&x, xml, len, "NotificationConfiguration");
     free(x.rule_value);
+    *why = x.why;
+    return rc;
+}
+
+/* Tagging: <Tagging><TagSet><Tag><Key/><Value/></Tag>...</TagSet></Tagging> */
+static void tagging_start(struct xml_ctx *x)
+{
+    if (x->depth == 3 && strcmp(x->names[2], "Tag") == 0) {
+        if (cJSON_GetArraySize(x->tags) >= S3_XML_MAX_TAGS) {
+            stop(x, "Object tags cannot be greater than 10");
+            return;
+        }
+        x->cur_tag = cJSON_CreateArray();
+        cJSON_AddItemToArray(x->tags, x->cur_tag);
+    }
+}
+
+static void tagging_end(struct xml_ctx *x)
+{
+    const char *text = x->text.data ? x->text.data : "";
+    if (strcmp(x->names[0], "Tagging") != 0 || x->cur_tag == NULL)
+        return;
+    if (x->depth == 4 && strcmp(x->names[2], "Tag") == 0) {
+        int n = cJSON_GetArraySize(x->cur_tag);
+        if (strcmp(x->names[3], "Key") == 0 && n == 0)
+            cJSON_AddItemToArray(x->cur_tag, cJSON_CreateString(text));
+        else if (strcmp(x->names[3], "Value") == 0 && n == 1)
+            cJSON_AddItemToArray(x->cur_tag, cJSON_CreateString(text));
+        else
+            stop(x, "A <Tag> holds one <Key> followed by one <Value>.");
+    } else if (x->depth == 3 && strcmp(x->names[2], "Tag") == 0) {
+        if (cJSON_GetArraySize(x->cur_tag) == 1)
+            cJSON_AddItemToArray(x->cur_tag, cJSON_CreateString(""));
+        if (cJSON_GetArraySize(x->cur_tag) != 2)
+            stop(x, "Every <Tag> needs a <Key>.");
+        x->cur_tag = NULL;
+    }
+}
+
+int s3_xml_parse_tagging(const char *xml, size_t len, cJSON **tags, const char **why)
+{
+    struct xml_ctx x;
+    int rc;
+
+    *tags = cJSON_CreateArray();
+    memset(&x, 0, sizeof(x));
+    x.tags = *tags;
+    rc = run(&x, xml, len, "Tagging");
+    *why = x.why;
+    return rc;
+}
+
+/* CORS: <CORSConfiguration><CORSRule>...</CORSRule>...</CORSConfiguration> */
+static void cors_start(struct xml_ctx *x)
+{
+    if (x->depth == 2 && strcmp(x->names[1], "CORSRule") == 0) {
+        if (cJSON_GetArraySize(x->cors) >= S3_XML_MAX_CORS_RULES) {
+            stop(x, "A CORS configuration may hold at most 100 rules.");
+            return;
+        }
+        x->cur = cJSON_CreateObject();
+        cJSON_AddArrayToObject(x->cur, "AllowedOrigins");
+        cJSON_AddArrayToObject(x->cur, "AllowedMethods");
+        cJSON_AddArrayToObject(x->cur, "AllowedHeaders");
+        cJSON_AddArrayToObject(x->cur, "ExposeHeaders");
+        cJSON_AddItemToArray(x->cors, x->cur);
+    }
+}
+
+static void cors_end(struct xml_ctx *x)
+{
+    static const char *const lists[][2] = {{"AllowedOrigin", "AllowedOrigins"},
+                                           {"AllowedMethod", "AllowedMethods"},
+                                           {"AllowedHeader", "AllowedHeaders"},
+                                           {"ExposeHeader", "ExposeHeaders"}};
+    const char *text = x->text.data ? x->text.data : "";
+
+    if (strcmp(x->names[0], "CORSConfiguration") != 0 || x->cur == NULL)
+        return;
+    if (x->depth == 3) {
+        const char *el = x->names[2];
+        for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+            if (strcmp(el, lists[i][0]) == 0) {
+                cJSON *arr = cJSON_GetObjectItemCaseSensitive(x->cur, lists[i][1]);
+                if (cJSON_GetArraySize(arr) >= 100) {
+                    stop(x, "A CORS rule lists too many values.");
+                    return;
+                }
+                cJSON_AddItemToArray(arr, cJSON_CreateString(text));
+                return;
+            }
+        }
+        if (strcmp(el, "ID") == 0) {
+            cJSON_DeleteItemFromObjectCaseSensitive(x->cur, "ID");
+            cJSON_AddStringToObject(x->cur, "ID", text);
+        } else if (strcmp(el, "MaxAgeSeconds") == 0) {
+            char *end = NULL;
+            long v = strtol(text, &end, 10);
+            if (text[0] == '\0' || *end != '\0' || v < 0 || v > 2147483647L) {
+                stop(x, "MaxAgeSeconds must be a non-negative integer.");
+                return;
+            }
+            cJSON_DeleteItemFromObjectCaseSensitive(x->cur, "MaxAgeSeconds");
+            cJSON_AddNumberToObject(x->cur, "MaxAgeSeconds", (double)v);
+        } else {
+            stop(x, "Unknown element in CORSRule.");
+        }
+    } else if (x->depth == 2) {
+        if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(x->cur, "AllowedOrigins")) == 0 ||
+            cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(x->cur, "AllowedMethods")) == 0)
+            stop(x, "Every CORSRule needs at least one AllowedOrigin and one AllowedMethod.");
+        x->cur = NULL;
+    }
+}
+
+int s3_xml_parse_cors(const char *xml, size_t len, cJSON **rules, const char **why)
+{
+    struct xml_ctx x;
+    int rc;
+
+    *rules = cJSON_CreateArray();
+    memset(&x, 0, sizeof(x));
+    x.cors = *rules;
+    rc = run(&x, xml, len, "CORSConfiguration");
+    if (rc == BB_OK && cJSON_GetArraySize(*rules) == 0) {
+        x.why = "A CORS configuration needs at least one CORSRule.";
+        rc = BB_EINVAL;
+    }
     *why = x.why;
     return rc;
 }

@@ -14,6 +14,7 @@
 /** The parsed <Delete> body of DeleteObjects. Owns its strings. */
 struct s3_xml_delete {
     char **keys;
+    char **version_ids; /* parallel to keys; an entry is NULL when no <VersionId> */
     size_t nkeys;
     int quiet;
 };
@@ -70,5 +71,24 @@ struct cJSON;
  */
 int s3_xml_parse_notification(const char *xml, size_t len, struct cJSON **configs,
                               int *eventbridge, const char **why);
+
+#define S3_XML_MAX_TAGS 50 /* parse cap; S3's limit of 10 is checked by the caller */
+#define S3_XML_MAX_CORS_RULES 100
+
+/**
+ * Parses a <Tagging> body (PutObjectTagging). Returns 0 with *tags a new
+ * JSON array of [key, value] string pairs in document order (free with
+ * cJSON_Delete, also after errors), or BB_EINVAL with *why.
+ */
+int s3_xml_parse_tagging(const char *xml, size_t len, struct cJSON **tags, const char **why);
+
+/**
+ * Parses a <CORSConfiguration> body (PutBucketCors). Returns 0 with *rules
+ * a new JSON array of {"ID"?, "AllowedOrigins": [], "AllowedMethods": [],
+ * "AllowedHeaders": [], "ExposeHeaders": [], "MaxAgeSeconds"?} (free with
+ * cJSON_Delete, also after errors), or BB_EINVAL with *why. Method names
+ * and origin wildcards are the caller's to check.
+ */
+int s3_xml_parse_cors(const char *xml, size_t len, struct cJSON **rules, const char **why);
 
 #endif

@@ -21,9 +21,9 @@
 #define VIEWER_MAX_HOST 255
 
 /* The page loads only its own files and talks only to this daemon. */
-#define VIEWER_CSP                                                                                \
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "       \
-    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "                  \
+#define VIEWER_CSP                                                                                 \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "        \
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "                   \
     "frame-ancestors 'none'"
 
 static int method_is(const struct http_req *r, const char *m)

@@ -14,7 +14,7 @@
     const ROW_H = 26; /* px; keep in step with --row-h in viewer.css */
     const OVERSCAN = 8;
     const RECENT = 1000; /* "last 1,000 events" start position */
-    const RATE_WINDOW_S = 300;
+    const RATE_WINDOW_S = 180;
     const STATUS_MS = 1000;
     const HEALTH_MS = 5000;
     const RETRY_MAX_MS = 5000;
@@ -63,13 +63,19 @@
         return d.toLocaleTimeString([], {hour12: false});
     }
 
+    /* A colour per detail-type: fixed for the common S3 ones, then in order
+     * of first appearance, so the types on screen rarely share one. */
+    const typeColors = new Map();
+
     function colorOf(type) {
         if (type in FIXED_COLORS)
             return PALETTE[FIXED_COLORS[type]];
-        let h = 0;
-        for (let i = 0; i < type.length; i++)
-            h = (h * 31 + type.charCodeAt(i)) >>> 0;
-        return PALETTE[2 + (h % (PALETTE.length - 2))];
+        let c = typeColors.get(type);
+        if (!c) {
+            c = PALETTE[2 + (typeColors.size % (PALETTE.length - 2))];
+            typeColors.set(type, c);
+        }
+        return c;
     }
 
     /* S3 keys in events are form-encoded unless the daemon says "raw". */
@@ -447,6 +453,11 @@
         }
         const first = state.cfg === null;
         state.cfg = cfg;
+        if (state.lastSeq !== null && cfg.last_sequence < state.lastSeq) {
+            /* a new journal (another data dir): what we hold is from the old one */
+            toast('The daemon has a new journal: starting over', 'bad');
+            state.lastSeq = null;
+        }
         $('version').textContent = 'v' + cfg.version;
         if (first)
             startPanels();
@@ -1087,14 +1098,19 @@
         }
         link.title = 'Open the object (presigned URL)';
         const etag = typeof d.object.etag === 'string' ? d.object.etag : '';
+        const image = IMAGE_RE.test(row.key);
+        const objSlot = el('figure', 'preview pending');
+        if (image)
+            prev.appendChild(objSlot);
         presign(row.bucket, row.key, etag).then((url) => {
             if (token !== state.detailToken)
                 return;
             link.href = url;
-            if (IMAGE_RE.test(row.key))
-                prev.appendChild(figure(url, 'object', 'the object ' + row.key));
+            if (image)
+                objSlot.replaceWith(figure(url, 'object · ' + fmtSize(row.size),
+                    'the object ' + row.key));
         }).catch((e) => toast(e.message, 'bad'));
-        if (!IMAGE_RE.test(row.key))
+        if (!image)
             return;
         const slot = el('figure', 'preview pending');
         slot.appendChild(el('div', 'nothumb', 'looking for a thumbnail…'));
@@ -1230,8 +1246,7 @@
             legend.appendChild(it);
         }
         if (!order.length)
-            legend.appendChild(el('span', 'muted', 'no events in the last ' +
-                RATE_WINDOW_S / 60 + ' minutes'));
+            legend.appendChild(el('span', 'muted', 'no recent events'));
     }
 
     /* ---- pipeline panel ---- */
@@ -1317,7 +1332,7 @@
     function processesText(name) {
         const cs = (state.consumers || []).filter((c) => c.group === name);
         if (!cs.length)
-            return {text: state.consumers ? 'none supervised' : '—', title: ''};
+            return {text: state.consumers ? 'not supervised' : '', title: ''};
         const running = [], notes = [];
         for (const c of cs) {
             for (const i of c.instances || [])
@@ -1326,7 +1341,8 @@
             if (c.problem)
                 notes.push(c.name + ': ' + c.problem);
         }
-        const text = running.length ? running.length + ' running' : 'none running';
+        const text = running.length ? running.length + ' process' +
+            (running.length === 1 ? '' : 'es') + ' running' : 'no process running';
         return {
             text: text + (notes.length ? ' ⚠' : ''),
             title: (running.length ? 'pid ' + running.join(', ') : '') +
@@ -1334,39 +1350,45 @@
         };
     }
 
+    function stat(label, value, cls) {
+        const c = el('div', 'stat' + (cls ? ' ' + cls : ''));
+        c.appendChild(el('b', null, value === undefined ? '—' : Number(value).toLocaleString()));
+        c.appendChild(el('span', null, label));
+        return c;
+    }
+
     function renderPipeline() {
         const st = state.status;
-        const tbody = $('groups');
         const dlqDepth = new Map();
         for (const q of (st && st.dead_letter_queues) || [])
             dlqDepth.set(q.arn, q.depth);
-        const groups = (st && st.groups) || [];
-        const rows = [];
-        for (const g of groups) {
+        const cards = [];
+        for (const g of (st && st.groups) || []) {
             let dead = 0;
             for (const arn of dlqArnsOfGroup(g.name))
                 dead += dlqDepth.get(arn) || 0;
-            const tr = el('tr');
-            tr.dataset.group = g.name;
-            tr.appendChild(el('td', 'name', g.name));
-            for (const v of [g.depth, g.in_flight, g.acked, g.failed, dead, g.members])
-                tr.appendChild(el('td', 'num', v === undefined ? '—' : Number(v).toLocaleString()));
+            const card = el('div', 'card group');
+            card.dataset.group = g.name;
+            const head = el('div', 'card-head');
+            head.appendChild(el('b', null, g.name));
             const p = processesText(g.name);
-            const td = el('td', 'procs', p.text);
-            td.title = p.title;
-            tr.appendChild(td);
-            if (g.depth > 0 && !g.members)
-                tr.classList.add('warn');
-            rows.push(tr);
+            const procs = el('span', 'procs', p.text);
+            procs.title = p.title;
+            head.appendChild(procs);
+            card.appendChild(head);
+            const stats = el('div', 'stats');
+            stats.appendChild(stat('depth', g.depth, g.depth > 0 ? 'hot' : ''));
+            stats.appendChild(stat('in flight', g.in_flight));
+            stats.appendChild(stat('acked', g.acked));
+            stats.appendChild(stat('failed', g.failed, g.failed > 0 ? 'bad' : ''));
+            stats.appendChild(stat('dead', dead, dead > 0 ? 'bad' : ''));
+            stats.appendChild(stat('members', g.members, g.depth > 0 && !g.members ? 'bad' : ''));
+            card.appendChild(stats);
+            cards.push(card);
         }
-        if (!rows.length) {
-            const tr = el('tr');
-            const td = el('td', 'muted', st ? 'No consumer groups.' : 'Waiting for the status stream…');
-            td.colSpan = 8;
-            tr.appendChild(td);
-            rows.push(tr);
-        }
-        tbody.replaceChildren(...rows);
+        if (!cards.length)
+            cards.push(el('p', 'muted', st ? 'No consumer groups.' : 'Waiting for the status stream…'));
+        $('groups').replaceChildren(...cards);
         renderDlqs(dlqDepth);
     }
 

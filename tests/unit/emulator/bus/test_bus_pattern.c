@@ -11,6 +11,7 @@
 #include "bus_pattern.h"
 
 #include "bb_err.h"
+#include "bb_mem.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -35,8 +36,7 @@ static char *slurp(const char *path, size_t *len)
 
         if (n + 4096 + 1 > cap) {
             cap = cap ? 2 * cap : 8192;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
+            buf = bb_xrealloc(buf, cap);
         }
         got = fread(buf + n, 1, cap - n - 1, f);
         n += got;
@@ -80,11 +80,11 @@ static int list_dir(const char *rel, char ***names, char **dir)
         *names = NULL;
         return 0;
     }
-    *names = calloc((size_t)n + 1, sizeof(**names));
+    *names = bb_xcalloc((size_t)n + 1, sizeof(**names));
     assert_non_null(*names);
     for (i = 0; i < n; i++) {
         if (ents[i]->d_name[0] != '.')
-            (*names)[k++] = strdup(ents[i]->d_name);
+            (*names)[k++] = bb_xstrdup(ents[i]->d_name);
         free(ents[i]);
     }
     free(ents);
@@ -309,8 +309,8 @@ static void test_bus_ruleset_of_all_cases_agrees_with_each_pattern(void **state)
     char **names;
     char *dir;
     int n = list_dir("patterns", &names, &dir);
-    struct bus_pattern **pats = calloc((size_t)n, sizeof(*pats));
-    cJSON **evs = calloc((size_t)n, sizeof(*evs));
+    struct bus_pattern **pats = bb_xcalloc((size_t)n, sizeof(*pats));
+    cJSON **evs = bb_xcalloc((size_t)n, sizeof(*evs));
     struct bus_ruleset *rs = bus_ruleset_new();
     int round;
     int i;
@@ -345,7 +345,7 @@ static void test_bus_ruleset_of_all_cases_agrees_with_each_pattern(void **state)
                 assert_int_equal(bus_ruleset_add(rs, (uint64_t)i + 1000, pats[i]), 0);
         }
         for (i = 0; i < n; i++) {
-            unsigned char *seen = calloc((size_t)n, 1);
+            unsigned char *seen = bb_xcalloc((size_t)n, 1);
             struct collect c = {0};
             int k;
 
@@ -554,7 +554,7 @@ static void test_bus_pattern_compile_puts_aws_prefix_on_every_error(void **state
 static void test_bus_pattern_compile_refuses_text_over_the_limit(void **state)
 {
     size_t len = BUS_PATTERN_MAX_TEXT + 1;
-    char *big = malloc(len + 1);
+    char *big = bb_xmalloc(len + 1);
     struct bus_pattern *p = NULL;
     char err[512];
 
@@ -576,7 +576,7 @@ static char *or_product(int a, int b, int c)
     int sizes[3] = {a, b, c};
     const char *names[3] = {"x", "y", "z"};
     size_t cap = 65536;
-    char *s = malloc(cap);
+    char *s = bb_xmalloc(cap);
     size_t n = 0;
     int k;
     int i;
@@ -640,7 +640,7 @@ static void test_bus_pattern_match_array_consistency_search_is_bounded(void **st
     const char *pat = "{\"a\":{\"p\":[\"1\"],\"q\":[\"1\"],\"r\":[\"1\"],\"s\":[\"1\"]},"
                       "\"b\":{\"p\":[\"1\"],\"q\":[\"1\"],\"r\":[\"1\"],\"s\":[\"1\"]},"
                       "\"c\":{\"t\":[\"1\"],\"u\":[\"1\"]}}";
-    char *ev = malloc(1 << 20);
+    char *ev = bb_xmalloc(1 << 20);
     struct bus_pattern *p = compile_ok(pat);
     size_t n = 0;
     int i;
@@ -748,7 +748,7 @@ static void fill(char *out, size_t cap, const char *tmpl, int v)
  * pattern matches, for a spread of events. */
 static void check_many(const char *fmt, const char *evfmt, int nrules, int nev)
 {
-    struct bus_pattern **pats = calloc((size_t)nrules, sizeof(*pats));
+    struct bus_pattern **pats = bb_xcalloc((size_t)nrules, sizeof(*pats));
     struct bus_ruleset *rs = bus_ruleset_new();
     char buf[512];
     int i;
@@ -924,8 +924,8 @@ static void rnd_pattern_obj(char *b, size_t cap, size_t *n, int depth)
 static void test_bus_ruleset_agrees_with_bus_pattern_match_on_random_rules(void **state)
 {
     enum { NP = 300, NE = 300 };
-    struct bus_pattern **pats = calloc(NP, sizeof(*pats));
-    char **ptxt = calloc(NP, sizeof(*ptxt));
+    struct bus_pattern **pats = bb_xcalloc(NP, sizeof(*pats));
+    char **ptxt = bb_xcalloc(NP, sizeof(*ptxt));
     struct bus_ruleset *rs = bus_ruleset_new();
     char buf[8192];
     int np = 0;
@@ -941,7 +941,7 @@ static void test_bus_ruleset_agrees_with_bus_pattern_match_on_random_rules(void 
         rnd_pattern_obj(buf, sizeof(buf), &n, 0);
         if (bus_pattern_compile(buf, n, &pats[np], NULL, 0) != 0)
             continue;
-        ptxt[np] = strdup(buf);
+        ptxt[np] = bb_xstrdup(buf);
         assert_int_equal(bus_ruleset_add(rs, (uint64_t)np, pats[np]), 0);
         np++;
     }
