@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,19 +127,18 @@ char *bb_base64(const unsigned char *p, size_t n, char *out)
 
 int bb_base64_decode(const char *s, size_t n, unsigned char *out, size_t cap)
 {
-    unsigned char tmp[96];
+    unsigned char *tmp;
     int len;
     size_t pad = 0;
 
     if (n == 0)
         return 0;
-    if (n % 4 != 0 || n / 4 * 3 > sizeof(tmp))
+    if (n % 4 != 0 || n > (size_t)INT_MAX)
         return BB_EINVAL;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         int ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                 c == '+' || c == '/' ||
-                 (c == '=' && (i == n - 1 || (i == n - 2 && s[n - 1] == '=')));
+                 c == '+' || c == '/' || (c == '=' && (i == n - 1 || (i == n - 2 && s[n - 1] == '=')));
         if (!ok)
             return BB_EINVAL;
     }
@@ -146,13 +146,17 @@ int bb_base64_decode(const char *s, size_t n, unsigned char *out, size_t cap)
         pad++;
     if (s[n - 2] == '=')
         pad++;
-    len = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)n);
-    if (len < 0 || (size_t)len < pad)
-        return BB_EINVAL;
-    len -= (int)pad;
-    if ((size_t)len > cap)
+    if (n / 4 * 3 - pad > cap)
         return BB_ETOOBIG;
+    tmp = bb_xmalloc(n / 4 * 3 + 1);
+    len = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)n);
+    if (len < 0 || (size_t)len < pad) {
+        free(tmp);
+        return BB_EINVAL;
+    }
+    len -= (int)pad;
     memcpy(out, tmp, (size_t)len);
+    free(tmp);
     return len;
 }
 

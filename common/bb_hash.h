@@ -48,7 +48,8 @@ char *bb_hex(const unsigned char *p, size_t n, char *out);
 /** Base64 (standard alphabet, padded) of @n bytes into @out (4*ceil(n/3)+1). */
 char *bb_base64(const unsigned char *p, size_t n, char *out);
 /** Decodes standard base64 (padding required, no whitespace) into @out
- * (capacity @cap). Returns the decoded length, or BB_EINVAL. */
+ * (capacity @cap). Returns the decoded length, BB_EINVAL (not base64) or
+ * BB_ETOOBIG (more than @cap bytes). */
 int bb_base64_decode(const char *s, size_t n, unsigned char *out, size_t cap);
 /** Constant-time comparison of @n bytes; 1 when equal. */
 int bb_ct_equal(const void *a, const void *b, size_t n);
