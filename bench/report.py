@@ -56,7 +56,11 @@ def main():
     load_runs = {}
     startups = {}
     rss = {}
+    env = {}
     for r in rows:
+        if r["kind"] == "env":
+            env[r["key"]] = r["value"]
+            continue
         name = r["server"]
         if name not in servers:
             servers.append(name)
@@ -79,6 +83,18 @@ def main():
 
     measured = [s for s in servers if s not in skipped]
     out = []
+    if env:
+        facts = [f"{env.get('date', '?')}, {env.get('cores', '?')} cores"]
+        if "loadavg_start" in env:
+            facts.append(f"load average {env['loadavg_start']} at the start, "
+                         f"{env.get('loadavg_end', '?')} at the end")
+        versions = [f"{k} {env[k]}" for k in ("bucketbridge", "libcurl", "node", "s3rver", "moto")
+                    if env.get(k)]
+        if versions:
+            facts.append(", ".join(versions))
+        if "settings" in env:
+            facts.append(env["settings"])
+        out.append("Measured " + "; ".join(facts) + ".\n")
     out.append("### Throughput: req/s (p50 / p99 latency, ms), median of the runs\n")
     out.append("| scenario | " + " | ".join(measured) + " |")
     out.append("|---|" + "---|" * len(measured))

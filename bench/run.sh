@@ -215,20 +215,23 @@ scenarios=(
     "get-1m-c4 --op get --size 1m --concurrency 4"
 )
 
+# throughput: every scenario runs on every live server in turn, so that the
+# servers compared in one row are measured within the same minute
 bench_load() {
-    local name=$1 s
-    start "$name" || return 1
-    log "$name: listening on $URL (pid $PID)"
+    local s name scen
     for s in "${scenarios[@]}"; do
         # shellcheck disable=SC2086
         set -- $s
-        local scen=$1
+        scen=$1
         shift
         for _ in $(seq "$REPEATS"); do
-            loadgen "$name" "$scen" "$@" --duration "$SECONDS_PER_RUN"
+            for name in "${live[@]}"; do
+                server_conf "$name"
+                URL=${live_url[$name]}
+                loadgen "$name" "$scen" "$@" --duration "$SECONDS_PER_RUN"
+            done
         done
     done
-    stop "$PID"
 }
 
 bench_startup() {
@@ -280,20 +283,54 @@ bench_rss() {
     rm -rf "$work/data/$name-$PORT"
 }
 
+# env KEY VALUE: a fact about the run, for the report
+env_row() {
+    printf '{"server":"","kind":"env","key":"%s","value":"%s"}\n' "$1" "$2" >>"$results"
+}
+
 log "results in $out (raw: results.jsonl)"
+env_row date "$(date -u '+%Y-%m-%d %H:%M UTC')"
+env_row cores "$(nproc)"
+env_row loadavg_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+env_row libcurl "$(curl-config --version 2>/dev/null | cut -d' ' -f2)"
+env_row node "$(node --version 2>/dev/null || true)"
+env_row s3rver "$(node -p "require('$here/node_modules/s3rver/package.json').version" \
+    2>/dev/null || true)"
+if [ -n "$MOTO_SERVER" ]; then
+    moto_python=$(head -n 1 "$MOTO_SERVER" | sed 's/^#!//')
+    env_row moto "$($moto_python -c 'import moto; print(moto.__version__)' 2>/dev/null || true)"
+fi
+if [ -x "$BUCKETBRIDGE" ]; then
+    env_row bucketbridge "$("$BUCKETBRIDGE" --version 2>/dev/null | awk '{ print $NF }' || true)"
+fi
+live=()
+declare -A live_pid live_url
 for name in $SERVERS; do
     if ! server_conf "$name"; then
         log "$name: skipped: $WHY"
         printf '{"server":"%s","kind":"skipped","why":"%s"}\n' "$name" "$WHY" >>"$results"
         continue
     fi
-    log "$name: throughput ($REPEATS x ${SECONDS_PER_RUN}s per scenario)"
-    if ! bench_load "$name"; then
+    if ! start "$name"; then
         log "$name: skipped: it did not start"
         printf '{"server":"%s","kind":"skipped","why":"did not start"}\n' "$name" >>"$results"
         continue
     fi
-    rm -rf "$work/data"
+    log "$name: listening on $URL (pid $PID)"
+    live+=("$name")
+    live_pid[$name]=$PID
+    live_url[$name]=$URL
+done
+
+log "throughput: $REPEATS x ${SECONDS_PER_RUN}s per scenario and server, servers taking turns"
+bench_load
+for name in "${live[@]}"; do
+    stop "${live_pid[$name]}"
+done
+rm -rf "$work/data"
+
+for name in "${live[@]}"; do
+    server_conf "$name"
     log "$name: startup time (median of $STARTS)"
     bench_startup "$name"
     rm -rf "$work/data"
@@ -304,4 +341,7 @@ for name in $SERVERS; do
     rm -rf "$work/data"
 done
 
+env_row loadavg_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+env_row settings "BENCH_SECONDS=$SECONDS_PER_RUN BENCH_REPEATS=$REPEATS BENCH_STARTS=$STARTS \
+BENCH_BIG=$BIG"
 python3 "$here/report.py" "$results" | tee "$out/report.md"

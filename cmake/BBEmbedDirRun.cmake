@@ -13,7 +13,8 @@ foreach(f ${FILES})
     string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
     string(REGEX REPLACE "(0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,0x..,)"
         "\\1\n    " bytes "${bytes}")
-    string(APPEND body "/* ${name} */\nstatic const unsigned char f${i}[] = {\n    ${bytes}0x00};\n\n")
+    string(APPEND body "/* ${name} */\n"
+        "static const unsigned char f${i}[] = {\n    ${bytes}0x00};\n\n")
     string(APPEND table "    {\"${name}\", f${i}, ${len}, \"\\\"${etag}\\\"\"},\n")
     math(EXPR i "${i} + 1")
 endforeach()

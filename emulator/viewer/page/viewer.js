@@ -56,11 +56,18 @@
         return (v < 10 ? v.toFixed(1) : Math.round(v)) + ' ' + u[i];
     }
 
+    const clockFmt = new Intl.DateTimeFormat([], {hour: '2-digit', minute: '2-digit',
+        second: '2-digit', hour12: false});
+    const clockMemo = {iso: null, text: ''};
+
+    /* Event times have whole seconds and come in runs: remember the last one. */
     function fmtClock(iso) {
+        if (iso === clockMemo.iso)
+            return clockMemo.text;
         const d = new Date(iso);
-        if (isNaN(d))
-            return String(iso || '');
-        return d.toLocaleTimeString([], {hour12: false});
+        clockMemo.iso = iso;
+        clockMemo.text = isNaN(d) ? String(iso || '') : clockFmt.format(d);
+        return clockMemo.text;
     }
 
     /* A colour per detail-type: fixed for the common S3 ones, then in order
@@ -399,12 +406,16 @@
         return names.find((b) => b !== bucket && /thumb/i.test(b)) || null;
     }
 
-    /* "a/b.jpg", "thumbs/a/b.jpg", "a/b-thumb.jpg", "a/b_256x256.png" -> "a/b" */
+    /* The part of a key a thumbnail shares with its original, whatever the
+     * thumbnail consumer's naming: the same key, "thumbs/" or "128x128/" in
+     * front, "-thumbnail" or "_256x256" behind, original -> thumbnail, and
+     * another extension: "a/b.png", "128x128/a/b.jpg", "a/b-thumbnail.jpg"
+     * all give "a/b". */
     function thumbStem(key) {
-        return key.replace(/^(thumbs?|thumbnails?)\//i, '')
+        return key.replace(/^(thumbs?|thumbnails?|\d+x\d+)\//i, '')
             .replace(/\.[^./]+$/, '')
             .replace(/([._-](thumb|thumbnail|small|\d+x\d+|w\d+))+$/i, '')
-            .replace(/\.[^./]+$/, '');
+            .replace(/original|thumbnail/gi, '~');
     }
 
     async function findThumbnail(bucket, key) {
@@ -412,16 +423,20 @@
         if (!tb)
             return null;
         const stem = thumbStem(key);
-        for (const prefix of [stem, 'thumbs/' + stem, 'thumbnails/' + stem]) {
+        const raw = key.replace(/\.[^./]+$/, '');
+        /* the first 1,000 keys cover a local bucket; past that, likely prefixes */
+        for (const prefix of ['', raw, 'thumbs/' + raw, 'thumbnails/' + raw]) {
             let res;
             try {
-                res = await listObjects(tb, prefix, 50);
+                res = await listObjects(tb, prefix, 1000);
             } catch (e) {
                 return null;
             }
             const hit = res.items.find((o) => thumbStem(o.key) === stem);
             if (hit)
                 return {bucket: tb, key: hit.key, etag: hit.etag, size: hit.size};
+            if (!res.truncated)
+                return null;
         }
         return null;
     }
@@ -461,6 +476,8 @@
         $('version').textContent = 'v' + cfg.version;
         if (first)
             startPanels();
+        else
+            loadBuckets(); /* the daemon may have restarted with other buckets */
         const url = cfg.ws_url + (cfg.token ? '?token=' + encodeURIComponent(cfg.token) : '');
         let ws;
         try {
@@ -837,7 +854,9 @@
         const grid = $('grid');
         const added = ring.pushes - renderedPushes;
         renderedPushes = ring.pushes;
-        $('grid-spacer').style.height = ring.size * ROW_H + 'px';
+        const h = ring.size * ROW_H + 'px';
+        if ($('grid-spacer').style.height !== h)
+            $('grid-spacer').style.height = h;
         if (added > 0 && grid.scrollTop > ROW_H / 2) {
             /* the user scrolled away from the top: keep their rows in place */
             grid.scrollTop += added * ROW_H;
@@ -846,10 +865,13 @@
         if (grid.scrollTop <= ROW_H / 2)
             state.newAbove = 0;
         const pill = $('new-pill');
-        pill.hidden = state.newAbove === 0;
-        pill.textContent = '↑ ' + state.newAbove.toLocaleString() + ' newer event' +
-            (state.newAbove === 1 ? '' : 's');
-        $('grid-empty').hidden = ring.size > 0;
+        if (pill.hidden !== (state.newAbove === 0))
+            pill.hidden = state.newAbove === 0;
+        if (state.newAbove)
+            setText(pill, '↑ ' + state.newAbove.toLocaleString() + ' newer event' +
+                (state.newAbove === 1 ? '' : 's'));
+        if ($('grid-empty').hidden !== ring.size > 0)
+            $('grid-empty').hidden = ring.size > 0;
 
         const first = Math.max(0, Math.floor(grid.scrollTop / ROW_H) - OVERSCAN);
         const count = Math.min(ring.size - first,
@@ -859,31 +881,50 @@
         for (let i = 0; i < pool.length; i++) {
             const r = pool[i];
             if (i >= count) {
-                r.hidden = true;
+                if (!r.hidden)
+                    r.hidden = true;
                 continue;
             }
             const row = ringAt(first + i);
             if (r._row !== row)
                 fillRowEl(r, row);
-            r.hidden = false;
-            r.style.transform = 'translateY(' + (first + i) * ROW_H + 'px)';
-            r.classList.toggle('sel', row.seq === state.selectedSeq);
-            r.setAttribute('aria-selected', row.seq === state.selectedSeq ? 'true' : 'false');
+            if (r.hidden)
+                r.hidden = false;
+            const y = (first + i) * ROW_H;
+            if (r._y !== y) {
+                r._y = y;
+                r.style.transform = 'translateY(' + y + 'px)';
+            }
+            const sel = row.seq === state.selectedSeq;
+            if (r._sel !== sel) {
+                r._sel = sel;
+                r.classList.toggle('sel', sel);
+                r.setAttribute('aria-selected', sel ? 'true' : 'false');
+            }
         }
         renderCounters();
     }
 
+    /* Sets text only when it changed (no needless layout). */
+    function setText(e, text) {
+        if (e.textContent !== text)
+            e.textContent = text;
+    }
+
     function renderCounters() {
-        $('count-total').textContent = state.received.toLocaleString();
-        $('count-seq').textContent = state.lastSeq === null ? '—' : '#' + state.lastSeq;
+        setText($('count-total'), state.received.toLocaleString());
+        setText($('count-seq'), state.lastSeq === null ? '—' : '#' + state.lastSeq);
         const dr = $('count-dropped');
-        dr.hidden = ring.dropped === 0;
-        dr.textContent = ring.dropped.toLocaleString() + ' older rows dropped from the table';
+        if (dr.hidden !== (ring.dropped === 0))
+            dr.hidden = ring.dropped === 0;
+        setText(dr, ring.dropped.toLocaleString() + ' older rows dropped from the table');
         const p = $('pause');
-        p.textContent = state.paused ? 'Resume' + (state.buffer.length
-            ? ' (' + state.buffer.length.toLocaleString() + ' buffered)' : '') : 'Pause';
-        p.setAttribute('aria-pressed', state.paused ? 'true' : 'false');
-        p.classList.toggle('paused', state.paused);
+        setText(p, state.paused ? 'Resume' + (state.buffer.length
+            ? ' (' + state.buffer.length.toLocaleString() + ' buffered)' : '') : 'Pause');
+        if (p.classList.contains('paused') !== state.paused) {
+            p.setAttribute('aria-pressed', state.paused ? 'true' : 'false');
+            p.classList.toggle('paused', state.paused);
+        }
     }
 
     function clearTable() {
@@ -1033,6 +1074,18 @@
         return p;
     }
 
+    /* Events like this one: same source and detail-type (and bucket). */
+    function similarPattern(ev) {
+        const p = {
+            source: [String(ev.source || '')],
+            'detail-type': [String(ev['detail-type'] || '')],
+        };
+        const d = isPlainObject(ev.detail) ? ev.detail : {};
+        if (isPlainObject(d.bucket) && typeof d.bucket.name === 'string')
+            p.detail = {bucket: {name: [d.bucket.name]}};
+        return p;
+    }
+
     function figure(src, caption, alt) {
         const f = el('figure', 'preview');
         const img = el('img');
@@ -1110,7 +1163,7 @@
                 objSlot.replaceWith(figure(url, 'object · ' + fmtSize(row.size),
                     'the object ' + row.key));
         }).catch((e) => toast(e.message, 'bad'));
-        if (!image)
+        if (!image || !thumbBucketFor(row.bucket))
             return;
         const slot = el('figure', 'preview pending');
         slot.appendChild(el('div', 'nothumb', 'looking for a thumbnail…'));
@@ -1387,7 +1440,8 @@
             cards.push(card);
         }
         if (!cards.length)
-            cards.push(el('p', 'muted', st ? 'No consumer groups.' : 'Waiting for the status stream…'));
+            cards.push(el('p', 'muted',
+                st ? 'No consumer groups.' : 'Waiting for the status stream…'));
         $('groups').replaceChildren(...cards);
         renderDlqs(dlqDepth);
     }
@@ -1756,7 +1810,8 @@
             if (f === 'seq' && $('f-from-seq').value === '')
                 $('f-from-seq').value = Math.max(0, (state.lastSeq || 0) - 100);
             if (f === 'time' && $('f-from-time').value === '') {
-                const d = new Date(Date.now() - 3600 * 1000 - new Date().getTimezoneOffset() * 60000);
+                const tz = new Date().getTimezoneOffset() * 60000;
+                const d = new Date(Date.now() - 3600 * 1000 - tz);
                 $('f-from-time').value = d.toISOString().slice(0, 19);
             }
         });
@@ -1822,7 +1877,8 @@
             $('tab-' + t).addEventListener('click', () => showTab(t));
         document.querySelector('.tabs').addEventListener('keydown', (e) => {
             const order = ['detail', 'pipeline', 'buckets'];
-            const cur = order.findIndex((t) => $('tab-' + t).getAttribute('aria-selected') === 'true');
+            const cur = order.findIndex(
+                (t) => $('tab-' + t).getAttribute('aria-selected') === 'true');
             if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft')
                 return;
             const next = order[(cur + (e.key === 'ArrowRight' ? 1 : 2)) % 3];
@@ -1849,7 +1905,7 @@
         $('use-pattern').addEventListener('click', () => {
             const row = state.detailRow;
             if (row)
-                usePattern(exactPattern(JSON.parse(row.raw)));
+                usePattern(similarPattern(JSON.parse(row.raw)));
         });
         $('rules-refresh').addEventListener('click', loadRules);
 
