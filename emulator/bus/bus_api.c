@@ -212,6 +212,10 @@ static int op_put_rule(struct api_call *c)
         return fail(c, "ValidationException",
                     "1 validation error detected: Value null at 'name' failed to satisfy "
                     "constraint: Member must not be null");
+    if (pattern != NULL && strlen(pattern) > 4096)
+        return fail(c, "ValidationException",
+                    "1 validation error detected: Value at 'eventPattern' failed to satisfy "
+                    "constraint: Member must have length less than or equal to 4096");
     if (jstr(c->req, "ScheduleExpression") != NULL)
         return fail(c, "ValidationException",
                     "ScheduleExpression is not supported by bucketbridge; use EventPattern.");
@@ -481,7 +485,8 @@ static int op_test_pattern(struct api_call *c)
                         required[i]);
         }
     }
-    m = bus_pattern_match(p, ev);
+    /* the event's text, not its cJSON doubles: numbers compare as AWS does */
+    m = bus_pattern_match_text(p, event, strlen(event));
     cJSON_Delete(ev);
     bus_pattern_free(p);
     c->resp = cJSON_CreateObject();

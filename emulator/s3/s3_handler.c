@@ -284,7 +284,9 @@ static int parse_path(struct s3_req *q, const char *path, size_t len)
         const char *k = slash + 1;
         size_t kl = len - blen - 1;
         bb_buf_reset(&b);
-        if (s3_sigv4_uri_decode(&b, k, kl, false) < 0) {
+        /* a literal '+' in the path is a space, as S3 reads it (libs3 sends
+         * spaces that way; SDKs send '+' as %2B) */
+        if (s3_sigv4_uri_decode(&b, k, kl, true) < 0) {
             rc = BB_EINVAL;
             goto out;
         }
