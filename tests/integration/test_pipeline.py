@@ -522,9 +522,8 @@ class PipelineTest(unittest.TestCase):
         got = bbdaemon.wait_until(
             lambda: [r for r in self.records_for(key) if r["status"] in ("ok", "failed")],
             DEADLINE_S, interval=0.1)
-        if got and got[0]["status"] == "failed" and "NoSuchKey" in (got[0]["error"] or ""):
-            self.skipTest("the daemon does not read '+' in a request path as a space, as S3 "
-                          "does; libs3 sends spaces that way: " + got[0]["error"])
+        self.assertTrue(got, "no ok/failed record for the key with a space")
+        self.assertEqual(got[0]["status"], "ok", got[0])
         self.wait_thumbs([key], DEADLINE_S)
         data, _, meta = self.thumb(key)
         self.assertEqual(meta.get("source-key"), "with%20space/caf%C3%A9%20photo.jpg")
