@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: MIT
+# Run by `cmake --install` (install(CODE) in the top-level CMakeLists.txt):
+# installs scripts/bucketbridge.service into <prefix>/<datadir>/bucketbridge/
+# with ExecStart naming <prefix>/<bindir>/bucketbridge, the prefix being the
+# one given at install time (--prefix) rather than at configure time.
+# In: BB_UNIT_SRC, BB_UNIT_TMP (a scratch file), BB_BINDIR, BB_DATADIR.
+if(IS_ABSOLUTE "${BB_BINDIR}")
+    set(_bb_bin "${BB_BINDIR}")
+else()
+    set(_bb_bin "${CMAKE_INSTALL_PREFIX}/${BB_BINDIR}")
+endif()
+if(IS_ABSOLUTE "${BB_DATADIR}")
+    set(_bb_dest "${BB_DATADIR}/bucketbridge")
+else()
+    set(_bb_dest "${CMAKE_INSTALL_PREFIX}/${BB_DATADIR}/bucketbridge")
+endif()
+file(READ "${BB_UNIT_SRC}" _bb_unit)
+string(REPLACE "/usr/local/bin/bucketbridge" "${_bb_bin}/bucketbridge" _bb_unit "${_bb_unit}")
+get_filename_component(_bb_tmpdir "${BB_UNIT_TMP}" DIRECTORY)
+file(MAKE_DIRECTORY "${_bb_tmpdir}")
+file(WRITE "${BB_UNIT_TMP}" "${_bb_unit}")
+file(INSTALL DESTINATION "${_bb_dest}" TYPE FILE PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ
+     WORLD_READ FILES "${BB_UNIT_TMP}")
