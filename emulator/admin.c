@@ -207,6 +207,18 @@ int admin_handle(struct http_req *r)
         health(r);
         return 1;
     }
+    if (path_is(r, "/_bucketbridge/events")) {
+        /* upgrades with the right token never get here (ws.c adopts them) */
+        size_t n = 0;
+        r->op = "WebSocket";
+        if (http_head_get(&r->head, "upgrade", &n) != NULL)
+            reply_err(r, 403, "authentication required: connect to "
+                              "/_bucketbridge/events?token=<token> (the secret key unless "
+                              "configured)");
+        else
+            reply_err(r, 426, "this endpoint speaks WebSocket (docs/websocket.md)");
+        return 1;
+    }
     if (path_is(r, "/_bucketbridge/metrics") && method_is(r, "GET")) {
         struct bb_buf b;
         size_t len;

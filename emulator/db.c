@@ -57,6 +57,12 @@ static const char *const migrations[] = {
     /* 4: object tag sets (JSON [[key, value], ...]) and bucket CORS rules */
     "ALTER TABLE objects ADD COLUMN tags TEXT;"
     "CREATE TABLE bucket_cors(bucket TEXT PRIMARY KEY, config TEXT NOT NULL) WITHOUT ROWID;",
+    /* 5: deliveries carry their consumer group ('' for push targets), so
+     * the dispatcher and each group read only their own rows */
+    "ALTER TABLE deliveries ADD COLUMN grp TEXT NOT NULL DEFAULT '';"
+    "UPDATE deliveries SET grp=substr(arn, length(rtrim(arn, replace(arn, ':', ''))) + 1)"
+    " WHERE arn LIKE 'arn:aws:sqs:%';"
+    "CREATE INDEX deliveries_grp ON deliveries(grp, state, next_ms);",
 };
 
 int db_exec(struct db *db, const char *sql)

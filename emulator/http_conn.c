@@ -32,7 +32,9 @@
 #define CONN_MAX_HELD (HTTP_MAX_HEAD + 64 * 1024) /* buffered input cap */
 #define CONN_FILE_CHUNK (128 * 1024)
 #define CONN_DISCARD_MAX (64ull * 1024 * 1024) /* read and drop at most this */
-#define CONN_IDLE_TIMEOUT_S 120
+#define CONN_IDLE_TIMEOUT_S 120 /* an idle keep-alive connection */
+#define CONN_HEAD_TIMEOUT_S 15  /* a whole request head must arrive in this (slowloris) */
+#define CONN_BODY_TIMEOUT_S 60  /* a body that stops arriving */
 
 enum conn_state { CONN_HEAD, CONN_BODY, CONN_RESP };
 
@@ -150,6 +152,8 @@ static const char *reason_phrase(int status)
         return "Payload Too Large";
     case 416:
         return "Range Not Satisfiable";
+    case 426:
+        return "Upgrade Required";
     case 431:
         return "Request Header Fields Too Large";
     case 500:
@@ -440,7 +444,8 @@ static int process(struct http_conn *c, const char *p, size_t n)
             c->in.len = 0;
             break;
         }
-        if (!lws_is_ssl(c->wsi) && ws_is_upgrade(c->in.data, (size_t)end)) {
+        if (!lws_is_ssl(c->wsi) && ws_is_upgrade(c->in.data, (size_t)end) &&
+            ws_token_ok(c->srv, c->in.data, (size_t)end)) {
             /* the connection becomes a WebSocket carried by lws itself */
             if (ws_adopt(c->srv, c->wsi, c->in.data, (size_t)end) == BB_OK) {
                 c->closing = 1;
@@ -461,6 +466,10 @@ static int process(struct http_conn *c, const char *p, size_t n)
 static int write_more(struct http_conn *c)
 {
     struct http_req *r = c->req;
+
+    /* a response in progress: the client is reading, give it time */
+    if (c->state == CONN_RESP)
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CONN_BODY_TIMEOUT_S);
 
     if (c->send_continue) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -517,6 +526,7 @@ static int write_more(struct http_conn *c)
     req_free(r);
     c->req = NULL;
     c->state = CONN_HEAD;
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CONN_IDLE_TIMEOUT_S);
     if (c->flow_off) {
         lws_rx_flow_control(c->wsi, 1);
         c->flow_off = 0;
@@ -542,9 +552,16 @@ int http_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t
         lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, CONN_IDLE_TIMEOUT_S);
         return 0;
     case LWS_CALLBACK_RAW_RX:
-        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, CONN_IDLE_TIMEOUT_S);
+        /* a head has a deadline from its first byte, trickling does not
+         * extend it; a body gets a fresh timeout whenever bytes arrive */
+        if (c->state == CONN_HEAD && c->in.len == 0)
+            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, CONN_HEAD_TIMEOUT_S);
+        else if (c->state == CONN_BODY)
+            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, CONN_BODY_TIMEOUT_S);
         if (process(c, in, len) < 0)
             return -1;
+        if (c->state == CONN_HEAD && c->in.len == 0 && c->req == NULL)
+            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, CONN_IDLE_TIMEOUT_S);
         return 0;
     case LWS_CALLBACK_RAW_WRITEABLE:
         return write_more(c);

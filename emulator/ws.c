@@ -7,6 +7,10 @@
 #include "route.h"
 #include "server.h"
 #include "ws_conn.h"
+#include "bb_buf.h"
+#include "bb_hash.h"
+#include "config.h"
+#include "s3_sigv4.h"
 
 #include <errno.h>
 #include <libwebsockets.h>
@@ -125,4 +129,34 @@ int ws_start(struct server *srv, struct lws_context *lws)
         return BB_EINVAL;
     }
     return ws_conn_start(srv);
+}
+
+int ws_token_ok(const struct server *srv, const char *head, size_t len)
+{
+    const struct config *cfg = srv->cfg;
+    const char *want = cfg->ws_token ? cfg->ws_token : cfg->secret_key;
+    struct http_head h;
+    size_t wl;
+
+    if (!cfg->auth_enabled)
+        return 1;
+    if (http_parse_head(head, len, &h) < 0 || h.query == NULL || want == NULL)
+        return 0;
+    wl = strlen(want);
+    for (size_t i = 0; i < h.query_len;) {
+        const char *amp = memchr(h.query + i, '&', h.query_len - i);
+        size_t end = amp ? (size_t)(amp - h.query) : h.query_len;
+        struct bb_buf v;
+        int ok;
+        if (end - i >= 6 && memcmp(h.query + i, "token=", 6) == 0) {
+            bb_buf_init(&v, 4096);
+            ok = s3_sigv4_uri_decode(&v, h.query + i + 6, end - i - 6, true) == 0 &&
+                 v.len == wl && bb_ct_equal(v.data, want, wl);
+            bb_buf_cleanup(&v);
+            if (ok)
+                return 1;
+        }
+        i = end + 1;
+    }
+    return 0;
 }

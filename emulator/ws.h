@@ -24,6 +24,10 @@ struct server;
  * WS_PATH from a local Host with no foreign Origin. */
 int ws_is_upgrade(const char *head, size_t len);
 
+/** 1 when the upgrade request @head carries the right ?token= (or auth is
+ * off). A request without it is answered 403 over HTTP, before any 101. */
+int ws_token_ok(const struct server *srv, const char *head, size_t len);
+
 /**
  * Hands the raw connection @raw to the WebSocket vhost with @head (the
  * request head already read). Returns 0: the caller must close @raw (its

@@ -303,6 +303,8 @@ static int sub_step(struct client *c, struct sub *s)
             continue;
         if (s->pattern == NULL || bus_pattern_match(s->pattern, e->parsed) == 1) {
             send_event(c, s, seq, e->body);
+            if (s->cursor >= last)
+                s->live = 1; /* caught up: from now on it can lag */
             return 1;
         }
     }
@@ -362,8 +364,24 @@ static int parse_from(const cJSON *from, uint64_t *cursor, const char **why)
     if (cJSON_IsString(from)) {
         struct tm tm;
         memset(&tm, 0, sizeof(tm));
-        if (strptime(from->valuestring, "%Y-%m-%dT%H:%M:%S", &tm) != NULL) {
-            int64_t t = (int64_t)timegm(&tm) * 1000;
+        const char *rest = strptime(from->valuestring, "%Y-%m-%dT%H:%M:%S", &tm);
+        int64_t off = 0;
+        if (rest != NULL) {
+            /* fractions of a second, then Z or +HH:MM / -HH:MM */
+            if (*rest == '.')
+                for (rest++; *rest >= '0' && *rest <= '9'; rest++)
+                    ;
+            if ((*rest == '+' || *rest == '-') && strlen(rest) == 6 && rest[3] == ':') {
+                int hh = (rest[1] - '0') * 10 + (rest[2] - '0');
+                int mm = (rest[4] - '0') * 10 + (rest[5] - '0');
+                off = (int64_t)(hh * 3600 + mm * 60) * (*rest == '+' ? 1 : -1);
+                rest += 6;
+            } else if (*rest == 'Z') {
+                rest++;
+            }
+        }
+        if (rest != NULL && *rest == '\0') {
+            int64_t t = ((int64_t)timegm(&tm) - off) * 1000;
             struct db *db = store_get_db(g.srv->store);
             sqlite3_stmt *s = NULL;
             *cursor = last;
@@ -718,7 +736,9 @@ static void op_publish(struct client *c, const cJSON *m)
         bus_event_uuid(id);
         env.id = id;
         if (!cJSON_IsObject(e) || bus_event_from_entry(e, &env, &json, &bus, &code, &msg) < 0 ||
-            bus_publish(g.srv->bus, BUS_DEFAULT, json, strlen(json), NULL, NULL, NULL) < 0) {
+            /* as PutEvents: an entry for a bus that does not exist gets an id and goes */
+            (strcmp(bus, BUS_DEFAULT) == 0 &&
+             bus_publish(g.srv->bus, BUS_DEFAULT, json, strlen(json), NULL, NULL, NULL) < 0)) {
             cJSON_AddStringToObject(r, "ErrorCode", code ? code : "InternalFailure");
             cJSON_AddStringToObject(r, "ErrorMessage", msg ? msg : "The entry was not published.");
         } else {
@@ -861,7 +881,8 @@ static void handle_message(struct client *c, const char *text, size_t len)
     } else if (strcmp(t, "subscribe_status") == 0) {
         const cJSON *iv = cJSON_GetObjectItemCaseSensitive(m, "interval_ms");
         int ms = cJSON_IsNumber(iv) ? (int)iv->valuedouble : 1000;
-        c->status_ms = ms < 100 ? 100 : ms > 60000 ? 60000 : ms;
+        /* 0 turns the stream off */
+        c->status_ms = ms <= 0 ? 0 : ms < 100 ? 100 : ms > 60000 ? 60000 : ms;
         c->status_next = 0;
     }
     cJSON_Delete(m);

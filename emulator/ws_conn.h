@@ -28,7 +28,7 @@ void ws_conn_stop(struct server *srv);
 void ws_conn_reset(struct server *srv);
 
 /** Message codec (pure): validates a client message and returns its type
- * ("subscribe", "unsubscribe", "join", "leave", "ack", "nack", "publish",
+ * ("subscribe", "unsubscribe", "join", "ack", "nack", "publish",
  * "status", "subscribe_status"), or NULL with *why. */
 struct cJSON;
 const char *ws_conn_message_type(const struct cJSON *msg, const char **why);

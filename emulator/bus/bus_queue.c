@@ -23,12 +23,11 @@ enum { Q_ENQUEUE, Q_TAKE, Q_MARK, Q_NEXT, Q_ACK, Q_GET, Q_RETRY, Q_DLQ_ADD, Q_EV
 
 static const char *const sql_text[Q_COUNT] = {
     [Q_ENQUEUE] = "INSERT INTO deliveries(seq, bus, rule, target, arn, state, attempts, next_ms,"
-                  " first_ms) VALUES(?1,?2,?3,?4,?5,0,0,?6,?6)",
+                  " first_ms, grp) VALUES(?1,?2,?3,?4,?5,0,0,?6,?6,?7)",
     [Q_TAKE] = "SELECT id, seq, bus, rule, target, arn, attempts, first_ms FROM deliveries"
-               " WHERE state=0 AND next_ms<=?1 AND arn NOT LIKE 'arn:aws:sqs:%'"
-               " ORDER BY next_ms, id LIMIT ?2",
+               " WHERE grp='' AND state=0 AND next_ms<=?1 ORDER BY next_ms, id LIMIT ?2",
     [Q_MARK] = "UPDATE deliveries SET state=1 WHERE id=?1",
-    [Q_NEXT] = "SELECT min(next_ms) FROM deliveries WHERE state=0 AND arn NOT LIKE 'arn:aws:sqs:%'",
+    [Q_NEXT] = "SELECT min(next_ms) FROM deliveries WHERE grp='' AND state=0",
     [Q_ACK] = "DELETE FROM deliveries WHERE id=?1",
     [Q_GET] = "SELECT id, seq, bus, rule, target, arn, attempts, first_ms FROM deliveries"
               " WHERE id=?1",
@@ -112,6 +111,8 @@ int bus_queue_enqueue(struct bus_queue *q, uint64_t seq, const struct bus_rule *
     sqlite3_bind_text(s, 4, t->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 5, t->arn, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 6, now_ms);
+    sqlite3_bind_text(s, 7, t->kind == BUS_TARGET_QUEUE && t->resource ? t->resource : "", -1,
+                      SQLITE_STATIC);
     return done(q, s);
 }
 
@@ -402,9 +403,12 @@ int bus_queue_dlq_redrive(struct bus_queue *q, const char *arn)
         return rc;
     if (sqlite3_prepare_v2(db->sql,
                            "INSERT INTO deliveries(seq, bus, rule, target, arn, state, attempts,"
-                           " next_ms, first_ms) SELECT dlq.seq, targets.bus, dlq.rule,"
-                           " dlq.target, targets.arn, 0, 0, ?2, ?2 FROM dlq JOIN targets ON"
-                           " targets.rule=dlq.rule AND targets.id=dlq.target WHERE dlq.arn=?1",
+                           " next_ms, first_ms, grp) SELECT dlq.seq, targets.bus, dlq.rule,"
+                           " dlq.target, targets.arn, 0, 0, ?2, ?2, CASE WHEN targets.arn LIKE"
+                           " 'arn:aws:sqs:%' THEN substr(targets.arn, length(rtrim(targets.arn,"
+                           " replace(targets.arn, ':', ''))) + 1) ELSE '' END FROM dlq JOIN"
+                           " targets ON targets.rule=dlq.rule AND targets.id=dlq.target"
+                           " WHERE dlq.arn=?1",
                            -1, &s, NULL) != SQLITE_OK) {
         db_rollback(db);
         return BB_EDB;
@@ -440,24 +444,20 @@ int bus_queue_group_take(struct bus_queue *q, const char *group, int64_t now_ms,
 {
     sqlite3 *db = bus_db(q->bus)->sql;
     sqlite3_stmt *s = NULL;
-    char *glob = bb_xasprintf("arn:aws:sqs:*:%s", group);
     int n = 0;
 
     if (sqlite3_prepare_v2(db,
                            "SELECT id, seq, bus, rule, target, arn, attempts, first_ms FROM"
-                           " deliveries WHERE state=0 AND next_ms<=?1 AND arn GLOB ?2"
+                           " deliveries WHERE grp=?2 AND state=0 AND next_ms<=?1"
                            " ORDER BY next_ms, id LIMIT ?3",
-                           -1, &s, NULL) != SQLITE_OK) {
-        free(glob);
+                           -1, &s, NULL) != SQLITE_OK)
         return BB_EDB;
-    }
     sqlite3_bind_int64(s, 1, now_ms);
-    sqlite3_bind_text(s, 2, glob, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, group, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 3, max);
     while (n < max && sqlite3_step(s) == SQLITE_ROW)
         row_to(s, &out[n++]);
     sqlite3_finalize(s);
-    free(glob);
     for (int i = 0; i < n; i++) {
         if (sqlite3_prepare_v2(db,
                                "UPDATE deliveries SET state=1, holder=?2, next_ms=?3"
@@ -536,17 +536,15 @@ int bus_queue_group_expired(struct bus_queue *q, int64_t now_ms, struct bus_deli
 int64_t bus_queue_group_next_due(struct bus_queue *q, const char *group)
 {
     sqlite3_stmt *s = NULL;
-    char *glob = bb_xasprintf("arn:aws:sqs:*:%s", group);
     int64_t v = -1;
     if (sqlite3_prepare_v2(bus_db(q->bus)->sql,
-                           "SELECT min(next_ms) FROM deliveries WHERE state=0 AND arn GLOB ?1", -1,
+                           "SELECT min(next_ms) FROM deliveries WHERE grp=?1 AND state=0", -1,
                            &s, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(s, 1, glob, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 1, group, -1, SQLITE_STATIC);
         if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
             v = sqlite3_column_int64(s, 0);
     }
     sqlite3_finalize(s);
-    free(glob);
     return v;
 }
 
@@ -554,14 +552,12 @@ void bus_queue_group_depth(struct bus_queue *q, const char *group, int64_t *pend
                            int64_t *inflight)
 {
     sqlite3_stmt *s = NULL;
-    char *glob = bb_xasprintf("arn:aws:sqs:*:%s", group);
     *pending = 0;
     *inflight = 0;
     if (sqlite3_prepare_v2(bus_db(q->bus)->sql,
-                           "SELECT state, count(*) FROM deliveries WHERE arn GLOB ?1 GROUP BY"
-                           " state",
+                           "SELECT state, count(*) FROM deliveries WHERE grp=?1 GROUP BY state",
                            -1, &s, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(s, 1, glob, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 1, group, -1, SQLITE_STATIC);
         while (sqlite3_step(s) == SQLITE_ROW) {
             if (sqlite3_column_int(s, 0) == 0)
                 *pending = sqlite3_column_int64(s, 1);
@@ -570,5 +566,4 @@ void bus_queue_group_depth(struct bus_queue *q, const char *group, int64_t *pend
         }
     }
     sqlite3_finalize(s);
-    free(glob);
 }

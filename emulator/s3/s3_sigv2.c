@@ -183,6 +183,11 @@ int s3_sigv2_parse_header(const char *value, size_t len, char akid[129], char si
     if (colon == NULL || colon == value + 4 || (size_t)(colon - value - 4) > 128 ||
         (size_t)(value + len - colon - 1) >= 64 || colon + 1 == value + len)
         return BB_EINVAL;
+    /* Visible ASCII only: a NUL would cut the key short, and the key ends up
+     * in error bodies and logs (as in s3_sigv4). */
+    for (const char *p = value + 4; p < value + len; p++)
+        if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+            return BB_EINVAL;
     memcpy(akid, value + 4, (size_t)(colon - value - 4));
     akid[colon - value - 4] = '\0';
     memcpy(sig, colon + 1, (size_t)(value + len - colon - 1));

@@ -31,7 +31,7 @@ int s3_sigv2_string_to_sign(struct bb_buf *out, const char *method, const char *
 /** base64(HMAC-SHA1(secret, sts)) into @out (at least 29 bytes). */
 void s3_sigv2_sign(const char *secret, const char *sts, size_t len, char out[32]);
 
-/** Parses "AWS AKID:SIGNATURE". Returns 0 or BB_EINVAL. */
+/** Parses "AWS AKID:SIGNATURE" (visible ASCII only). Returns 0 or BB_EINVAL. */
 int s3_sigv2_parse_header(const char *value, size_t len, char akid[129], char sig[64]);
 
 #endif
