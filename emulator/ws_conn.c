@@ -120,7 +120,9 @@ static struct group_stats *group_stats(const char *name)
         return &g.groups[MAX_GROUPS - 1];
     struct group_stats *s = &g.groups[g.ngroups++];
     memset(s, 0, sizeof(*s));
-    snprintf(s->name, sizeof(s->name), "%s", name);
+    size_t n = strnlen(name, sizeof(s->name) - 1);
+    memcpy(s->name, name, n);
+    s->name[n] = '\0';
     return s;
 }
 
