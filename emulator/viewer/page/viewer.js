@@ -1500,8 +1500,11 @@
         redrive.addEventListener('click', async () => {
             redrive.disabled = true;
             try {
+                /* mutating calls carry the token the daemon handed the page */
+                const headers = state.cfg && state.cfg.token
+                    ? {'X-Bucketbridge-Token': state.cfg.token} : {};
                 const j = await fetchJSON('dlq/redrive?arn=' + encodeURIComponent(arn),
-                    {method: 'POST'});
+                    {method: 'POST', headers});
                 toast('Redrove ' + j.Redriven + ' event' + (j.Redriven === 1 ? '' : 's') +
                     ' from ' + arn.split(':').pop());
                 if (!list.hidden)
