@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests for emulator/bus/bus_queue.c: the retry schedule and the
+ * dead-letter path, against a real SQLite database in a temp dir. Time is
+ * moved with the configuration's clock offset (the bus's clock seam).
+ */
+#include "bb_test.h"
+
+#include "bb_err.h"
+#include "bb_mem.h"
+#include "bus.h"
+#include "bus_queue.h"
+#include "config.h"
+#include "db.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char rules[] =
+    "[{\"Name\":\"r\",\"EventPattern\":{\"source\":[\"t\"]},\"Targets\":[{\"Id\":\"hook\","
+    "\"Arn\":\"http://127.0.0.1:9/x\",\"RetryPolicy\":{\"MaximumRetryAttempts\":3,"
+    "\"MaximumEventAgeInSeconds\":3600},\"DeadLetterConfig\":{\"Arn\":"
+    "\"arn:aws:sqs:us-east-1:000000000000:dlq\"}}]}]";
+
+static const char event[] = "{\"version\":\"0\",\"id\":\"e1\",\"detail-type\":\"x\",\"source\":"
+                            "\"t\",\"account\":\"000000000000\",\"time\":\"2026-01-01T00:00:00Z\","
+                            "\"region\":\"us-east-1\",\"resources\":[],\"detail\":{}}";
+
+struct fixture {
+    char *dir;
+    struct config cfg;
+    struct db db;
+    struct bus *bus;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = bb_xcalloc(1, sizeof(*f));
+    char err[256];
+    char *path;
+    f->dir = bb_test_tmpdir();
+    config_init(&f->cfg);
+    free(f->cfg.rules_json);
+    f->cfg.rules_json = bb_xstrdup(rules);
+    f->cfg.retry_time_scale = 1;
+    path = bb_xasprintf("%s/state.db", f->dir);
+    assert_int_equal(db_open(&f->db, path, 0), BB_OK);
+    free(path);
+    assert_int_equal(bus_open(&f->db, &f->cfg, &f->bus, err, sizeof(err)), BB_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    bus_free(f->bus);
+    db_close(&f->db);
+    config_cleanup(&f->cfg);
+    bb_test_rmrf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static int64_t scalar(struct fixture *f, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t v = -1;
+    assert_int_equal(sqlite3_prepare_v2(f->db.sql, sql, -1, &s, NULL), SQLITE_OK);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static void publish(struct fixture *f)
+{
+    uint64_t seq = 0;
+    assert_int_equal(db_begin(&f->db), BB_OK);
+    assert_int_equal(bus_publish(f->bus, BUS_DEFAULT, event, strlen(event), NULL, NULL, &seq),
+                     BB_OK);
+    assert_int_equal(db_commit(&f->db), BB_OK);
+    assert_true(seq > 0);
+}
+
+static void test_bus_queue_backoff_ms_doubles_from_one_second_with_jitter(void **state)
+{
+    (void)state;
+    /* attempt n: d = 1 s * 2^(n-1) capped at 300 s, jittered into [d/2, d] */
+    assert_int_equal(bus_queue_backoff_ms(1, 0.0), 500);
+    assert_int_equal(bus_queue_backoff_ms(1, 1.0), 1000);
+    assert_int_equal(bus_queue_backoff_ms(2, 0.0), 1000);
+    assert_int_equal(bus_queue_backoff_ms(3, 1.0), 4000);
+    assert_int_equal(bus_queue_backoff_ms(9, 1.0), 256000);
+    assert_int_equal(bus_queue_backoff_ms(10, 1.0), 300000);
+    assert_int_equal(bus_queue_backoff_ms(185, 0.0), 150000);
+    for (int n = 1; n < 20; n++)
+        assert_true(bus_queue_backoff_ms(n, 0.5) <= bus_queue_backoff_ms(n + 1, 0.5));
+}
+
+static void test_bus_queue_fail_schedules_retries_then_dead_letters(void **state)
+{
+    struct fixture *f = *state;
+    struct bus_queue *q = bus_get_queue(f->bus);
+    struct bus_delivery d[4];
+
+    publish(f);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM deliveries"), 1);
+    for (int attempt = 1; attempt <= 4; attempt++) {
+        int64_t now = bus_now_ms(f->bus);
+        assert_int_equal(db_begin(&f->db), BB_OK);
+        int n = bus_queue_take_due(q, now + 3600000, d, 4);
+        assert_int_equal(n, 1);
+        int left = bus_queue_fail(q, d[0].id, "ERROR_FROM_TARGET", "boom", 1, -1);
+        assert_int_equal(db_commit(&f->db), BB_OK);
+        bus_delivery_cleanup(&d[0]);
+        if (attempt <= 3) {
+            /* retried: due again after the jittered backoff of this attempt */
+            int64_t next = scalar(f, "SELECT next_ms FROM deliveries");
+            int64_t delay = next - now;
+            assert_int_equal(left, 0);
+            assert_int_equal(scalar(f, "SELECT attempts FROM deliveries"), attempt);
+            assert_true(delay >= bus_queue_backoff_ms(attempt, 0.0) - 50);
+            assert_true(delay <= bus_queue_backoff_ms(attempt, 1.0) + 50);
+        } else {
+            /* MaximumRetryAttempts 3 spent: the 4th failure dead-letters */
+            assert_int_equal(left, 1);
+        }
+    }
+    assert_int_equal(scalar(f, "SELECT count(*) FROM deliveries"), 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM dlq"), 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM dlq WHERE json_extract(attributes,"
+                               " '$.EXHAUSTED_RETRY_CONDITION')='MaximumRetryAttempts'"),
+                     1);
+    assert_int_equal(
+        scalar(f, "SELECT json_extract(attributes, '$.RETRY_ATTEMPTS') FROM dlq"), 3);
+}
+
+static void test_bus_queue_fail_dead_letters_at_once_when_not_retryable(void **state)
+{
+    struct fixture *f = *state;
+    struct bus_queue *q = bus_get_queue(f->bus);
+    struct bus_delivery d[1];
+
+    publish(f);
+    assert_int_equal(db_begin(&f->db), BB_OK);
+    assert_int_equal(bus_queue_take_due(q, bus_now_ms(f->bus), d, 1), 1);
+    assert_int_equal(bus_queue_fail(q, d[0].id, "NO_RESOURCE", "gone", 0, -1), 1);
+    assert_int_equal(db_commit(&f->db), BB_OK);
+    bus_delivery_cleanup(&d[0]);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM dlq WHERE json_extract(attributes,"
+                               " '$.ERROR_CODE')='NO_RESOURCE'"),
+                     1);
+}
+
+static void test_bus_queue_fail_dead_letters_when_the_event_is_too_old(void **state)
+{
+    struct fixture *f = *state;
+    struct bus_queue *q = bus_get_queue(f->bus);
+    struct bus_delivery d[1];
+
+    publish(f);
+    /* the fake clock: two hours later, past MaximumEventAgeInSeconds 3600 */
+    f->cfg.clock_offset_s = 7200;
+    assert_int_equal(db_begin(&f->db), BB_OK);
+    assert_int_equal(bus_queue_take_due(q, bus_now_ms(f->bus), d, 1), 1);
+    assert_int_equal(bus_queue_fail(q, d[0].id, "TIMEOUT", "slow", 1, -1), 1);
+    assert_int_equal(db_commit(&f->db), BB_OK);
+    bus_delivery_cleanup(&d[0]);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM dlq WHERE json_extract(attributes,"
+                               " '$.EXHAUSTED_RETRY_CONDITION')='MaximumEventAgeInSeconds'"),
+                     1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bus_queue_backoff_ms_doubles_from_one_second_with_jitter),
+        cmocka_unit_test_setup_teardown(test_bus_queue_fail_schedules_retries_then_dead_letters,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_bus_queue_fail_dead_letters_at_once_when_not_retryable, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_bus_queue_fail_dead_letters_when_the_event_is_too_old, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("emulator/bus/bus_queue", tests, NULL, NULL);
+}
