@@ -19,7 +19,10 @@
 #include <string.h>
 
 static const char rules[] =
-    "[{\"Name\":\"r\",\"EventPattern\":{\"source\":[\"t\"]},\"Targets\":[{\"Id\":\"hook\","
+    "[{\"Name\":\"g\",\"EventPattern\":{\"source\":[\"t\"]},\"Targets\":[{\"Id\":\"q\","
+    "\"Arn\":\"arn:aws:sqs:us-east-1:000000000000:grp\",\"RetryPolicy\":{"
+    "\"MaximumRetryAttempts\":1}}]},"
+    "{\"Name\":\"r\",\"EventPattern\":{\"source\":[\"t\"]},\"Targets\":[{\"Id\":\"hook\","
     "\"Arn\":\"http://127.0.0.1:9/x\",\"RetryPolicy\":{\"MaximumRetryAttempts\":3,"
     "\"MaximumEventAgeInSeconds\":3600},\"DeadLetterConfig\":{\"Arn\":"
     "\"arn:aws:sqs:us-east-1:000000000000:dlq\"}}]}]";
@@ -108,7 +111,7 @@ static void test_bus_queue_fail_schedules_retries_then_dead_letters(void **state
     struct bus_delivery d[4];
 
     publish(f);
-    assert_int_equal(scalar(f, "SELECT count(*) FROM deliveries"), 1);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM deliveries WHERE grp=''"), 1);
     for (int attempt = 1; attempt <= 4; attempt++) {
         int64_t now = bus_now_ms(f->bus);
         assert_int_equal(db_begin(&f->db), BB_OK);
@@ -119,10 +122,10 @@ static void test_bus_queue_fail_schedules_retries_then_dead_letters(void **state
         bus_delivery_cleanup(&d[0]);
         if (attempt <= 3) {
             /* retried: due again after the jittered backoff of this attempt */
-            int64_t next = scalar(f, "SELECT next_ms FROM deliveries");
+            int64_t next = scalar(f, "SELECT next_ms FROM deliveries WHERE grp=''");
             int64_t delay = next - now;
             assert_int_equal(left, 0);
-            assert_int_equal(scalar(f, "SELECT attempts FROM deliveries"), attempt);
+            assert_int_equal(scalar(f, "SELECT attempts FROM deliveries WHERE grp=''"), attempt);
             assert_true(delay >= bus_queue_backoff_ms(attempt, 0.0) - 50);
             assert_true(delay <= bus_queue_backoff_ms(attempt, 1.0) + 50);
         } else {
@@ -130,13 +133,12 @@ static void test_bus_queue_fail_schedules_retries_then_dead_letters(void **state
             assert_int_equal(left, 1);
         }
     }
-    assert_int_equal(scalar(f, "SELECT count(*) FROM deliveries"), 0);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM deliveries WHERE grp=''"), 0);
     assert_int_equal(scalar(f, "SELECT count(*) FROM dlq"), 1);
     assert_int_equal(scalar(f, "SELECT count(*) FROM dlq WHERE json_extract(attributes,"
                                " '$.EXHAUSTED_RETRY_CONDITION')='MaximumRetryAttempts'"),
                      1);
-    assert_int_equal(
-        scalar(f, "SELECT json_extract(attributes, '$.RETRY_ATTEMPTS') FROM dlq"), 3);
+    assert_int_equal(scalar(f, "SELECT json_extract(attributes, '$.RETRY_ATTEMPTS') FROM dlq"), 3);
 }
 
 static void test_bus_queue_fail_dead_letters_at_once_when_not_retryable(void **state)
@@ -175,16 +177,95 @@ static void test_bus_queue_fail_dead_letters_when_the_event_is_too_old(void **st
                      1);
 }
 
+static void test_bus_queue_group_hands_out_holds_and_releases(void **state)
+{
+    struct fixture *f = *state;
+    struct bus_queue *q = bus_get_queue(f->bus);
+    struct bus_delivery d[4];
+    int64_t now = bus_now_ms(f->bus), pending, inflight;
+
+    publish(f);
+    publish(f);
+    bus_queue_group_depth(q, "grp", &pending, &inflight);
+    assert_int_equal(pending, 2);
+    assert_int_equal(inflight, 0);
+    /* member A takes one with a 30 s visibility timeout */
+    assert_int_equal(db_begin(&f->db), BB_OK);
+    assert_int_equal(bus_queue_group_take(q, "grp", now, now + 30000, "A", d, 1), 1);
+    assert_int_equal(db_commit(&f->db), BB_OK);
+    assert_true(bus_queue_group_held(q, d[0].id, "A"));
+    assert_false(bus_queue_group_held(q, d[0].id, "B"));
+    bus_queue_group_depth(q, "grp", &pending, &inflight);
+    assert_int_equal(pending, 1);
+    assert_int_equal(inflight, 1);
+    /* the push dispatcher never sees group deliveries */
+    struct bus_delivery push[4];
+    assert_int_equal(db_begin(&f->db), BB_OK);
+    int np = bus_queue_take_due(q, now + 1000, push, 4);
+    assert_int_equal(db_commit(&f->db), BB_OK);
+    for (int i = 0; i < np; i++) {
+        assert_string_not_equal(push[i].arn, "arn:aws:sqs:us-east-1:000000000000:grp");
+        bus_delivery_cleanup(&push[i]);
+    }
+    /* A goes away: its delivery is due again at once, no attempt counted */
+    assert_int_equal(db_begin(&f->db), BB_OK);
+    assert_int_equal(bus_queue_group_release(q, "A"), 1);
+    assert_int_equal(db_commit(&f->db), BB_OK);
+    bus_delivery_cleanup(&d[0]);
+    bus_queue_group_depth(q, "grp", &pending, &inflight);
+    assert_int_equal(pending, 2);
+    assert_int_equal(inflight, 0);
+    assert_int_equal(scalar(f, "SELECT max(attempts) FROM deliveries WHERE grp='grp'"), 0);
+}
+
+static void test_bus_queue_group_visibility_timeout_expires_then_retries(void **state)
+{
+    struct fixture *f = *state;
+    struct bus_queue *q = bus_get_queue(f->bus);
+    struct bus_delivery d[2];
+    int64_t now = bus_now_ms(f->bus);
+
+    publish(f);
+    assert_int_equal(db_begin(&f->db), BB_OK);
+    assert_int_equal(bus_queue_group_take(q, "grp", now, now + 1000, "A", d, 1), 1);
+    assert_int_equal(db_commit(&f->db), BB_OK);
+    bus_delivery_cleanup(&d[0]);
+    /* not yet expired; then, with the fake clock 2 s later, expired */
+    assert_int_equal(bus_queue_group_expired(q, now, d, 2), 0);
+    f->cfg.clock_offset_s = 2;
+    int n = bus_queue_group_expired(q, bus_now_ms(f->bus), d, 2);
+    assert_int_equal(n, 1);
+    assert_int_equal(db_begin(&f->db), BB_OK);
+    /* the first timeout is retried (MaximumRetryAttempts 1) ... */
+    assert_int_equal(bus_queue_fail(q, d[0].id, "TIMEOUT", "no ack", 1, -1), 0);
+    assert_int_equal(db_commit(&f->db), BB_OK);
+    bus_delivery_cleanup(&d[0]);
+    assert_true(bus_queue_group_next_due(q, "grp") > now);
+    /* ... the second is dropped (no DLQ on this target) */
+    f->cfg.clock_offset_s = 3600;
+    now = bus_now_ms(f->bus);
+    assert_int_equal(db_begin(&f->db), BB_OK);
+    assert_int_equal(bus_queue_group_take(q, "grp", now, now + 1000, "B", d, 1), 1);
+    assert_int_equal(bus_queue_fail(q, d[0].id, "TIMEOUT", "no ack", 1, -1), 1);
+    assert_int_equal(db_commit(&f->db), BB_OK);
+    bus_delivery_cleanup(&d[0]);
+    assert_int_equal(scalar(f, "SELECT count(*) FROM deliveries WHERE grp='grp'"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bus_queue_backoff_ms_doubles_from_one_second_with_jitter),
         cmocka_unit_test_setup_teardown(test_bus_queue_fail_schedules_retries_then_dead_letters,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bus_queue_fail_dead_letters_at_once_when_not_retryable,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bus_queue_fail_dead_letters_when_the_event_is_too_old,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bus_queue_group_hands_out_holds_and_releases, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(
-            test_bus_queue_fail_dead_letters_at_once_when_not_retryable, setup, teardown),
-        cmocka_unit_test_setup_teardown(
-            test_bus_queue_fail_dead_letters_when_the_event_is_too_old, setup, teardown),
+            test_bus_queue_group_visibility_timeout_expires_then_retries, setup, teardown),
     };
     return cmocka_run_group_tests_name("emulator/bus/bus_queue", tests, NULL, NULL);
 }
