@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 
 #define WATCH_EVENTS                                                                               \
-    (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_DELETE_SELF |      \
+    (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_DELETE_SELF |       \
      IN_MOVE_SELF)
 
 struct note {
@@ -106,7 +106,7 @@ static void scan_dir(struct watch *w, const char *dir, int depth)
             if (S_ISDIR(sb.st_mode))
                 scan_dir(w, p, depth + 1);
             else if (S_ISREG(sb.st_mode) || S_ISLNK(sb.st_mode))
-                push(w, WATCH_FILE_READY, p);
+                push(w, WATCH_FILE_FOUND, p);
         }
         free(p);
     }
@@ -127,8 +127,8 @@ static void handle(struct watch *w, struct inotify_event *ev)
     if (dir == NULL || ev->len == 0)
         return; /* events about a watched directory itself */
     dl = strlen(dir);
-    path = bb_xasprintf("%.*s/%s", (int)(dl > 0 && dir[dl - 1] == '/' ? dl - 1 : dl), dir,
-                        ev->name);
+    path =
+        bb_xasprintf("%.*s/%s", (int)(dl > 0 && dir[dl - 1] == '/' ? dl - 1 : dl), dir, ev->name);
     if (internal_path(w, path)) {
         free(path);
         return;
@@ -137,6 +137,9 @@ static void handle(struct watch *w, struct inotify_event *ev)
         if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
             add_watches(w, path);
             scan_dir(w, path, 0);
+            /* files renamed in while the watch was being added are caught
+             * by a second look */
+            push(w, WATCH_DIR_NEW, path);
         } else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
             char *slash = bb_xasprintf("%s/", path);
             int wd = inotifytools_wd_from_filename(slash);
@@ -174,8 +177,9 @@ struct watch *watch_start(const char *data_dir, struct lws_context *lws, struct 
     struct watch *w;
 
     if (!inotifytools_initialize()) {
-        BB_LOG_ERROR("watch", "inotify is not available; files dropped into buckets will not "
-                              "be noticed",
+        BB_LOG_ERROR("watch",
+                     "inotify is not available; files dropped into buckets will not "
+                     "be noticed",
                      "error=\"%s\"", strerror(inotifytools_error()));
         return NULL;
     }
@@ -223,6 +227,12 @@ void watch_drain(struct watch *w)
         switch (n->kind) {
         case WATCH_FILE_READY:
             watch_scan_file(w->scan, n->path);
+            break;
+        case WATCH_FILE_FOUND:
+            watch_scan_found(w->scan, n->path);
+            break;
+        case WATCH_DIR_NEW:
+            watch_scan_dir_new(w->scan, n->path);
             break;
         case WATCH_FILE_GONE:
             watch_scan_gone(w->scan, n->path);

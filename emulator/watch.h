@@ -17,6 +17,8 @@ struct watch_scan;
 
 enum watch_kind {
     WATCH_FILE_READY,
+    WATCH_FILE_FOUND, /* seen by a scan of a new directory: maybe still being written */
+    WATCH_DIR_NEW,    /* a directory appeared: look at it again a moment later */
     WATCH_FILE_GONE,
     WATCH_DIR_GONE,
     WATCH_RESCAN,

@@ -30,11 +30,20 @@
 
 static const char *const default_globs[] = {".*", "*~", "*.swp", "*.part", "*.crdownload", "4913"};
 
+enum pend_kind {
+    PEND_DELETE, /* gone: forget it unless it is back by then */
+    PEND_SETTLE, /* found by a scan: index it once it stopped changing */
+    PEND_DIR,    /* a new directory: look at its files again */
+};
+
 struct pending_delete {
+    enum pend_kind kind;
     char *path;
-    char *bucket;
+    char *bucket; /* NULL for PEND_DIR */
     char *key;
     int64_t due_ms;
+    int64_t size, mtime_ns; /* PEND_SETTLE: what the file looked like */
+    int tries;
 };
 
 struct hash_job {
@@ -92,16 +101,16 @@ int watch_scan_ignored(const char *name, const char *globs_json)
 const char *watch_scan_content_type(const char *name)
 {
     static const char *const map[][2] = {
-        {"jpg", "image/jpeg"},       {"jpeg", "image/jpeg"},     {"png", "image/png"},
-        {"gif", "image/gif"},        {"bmp", "image/bmp"},       {"tga", "image/x-tga"},
-        {"webp", "image/webp"},      {"svg", "image/svg+xml"},   {"ico", "image/x-icon"},
-        {"tif", "image/tiff"},       {"tiff", "image/tiff"},     {"heic", "image/heic"},
-        {"txt", "text/plain"},       {"log", "text/plain"},      {"md", "text/markdown"},
-        {"csv", "text/csv"},         {"html", "text/html"},      {"htm", "text/html"},
-        {"css", "text/css"},         {"js", "text/javascript"},  {"json", "application/json"},
-        {"xml", "application/xml"},  {"pdf", "application/pdf"}, {"zip", "application/zip"},
-        {"gz", "application/gzip"},  {"tar", "application/x-tar"}, {"mp4", "video/mp4"},
-        {"mov", "video/quicktime"},  {"mp3", "audio/mpeg"},      {"wav", "audio/wav"},
+        {"jpg", "image/jpeg"},      {"jpeg", "image/jpeg"},       {"png", "image/png"},
+        {"gif", "image/gif"},       {"bmp", "image/bmp"},         {"tga", "image/x-tga"},
+        {"webp", "image/webp"},     {"svg", "image/svg+xml"},     {"ico", "image/x-icon"},
+        {"tif", "image/tiff"},      {"tiff", "image/tiff"},       {"heic", "image/heic"},
+        {"txt", "text/plain"},      {"log", "text/plain"},        {"md", "text/markdown"},
+        {"csv", "text/csv"},        {"html", "text/html"},        {"htm", "text/html"},
+        {"css", "text/css"},        {"js", "text/javascript"},    {"json", "application/json"},
+        {"xml", "application/xml"}, {"pdf", "application/pdf"},   {"zip", "application/zip"},
+        {"gz", "application/gzip"}, {"tar", "application/x-tar"}, {"mp4", "video/mp4"},
+        {"mov", "video/quicktime"}, {"mp3", "audio/mpeg"},        {"wav", "audio/wav"},
     };
     const char *dot = strrchr(name, '.');
     if (dot == NULL || strchr(dot, '/') != NULL)
@@ -237,9 +246,25 @@ static void adopt(struct watch_scan *s, const char *bucket, const char *key, con
 {
     struct store_object o;
     struct store_cause c;
+    struct store_object row;
     char rid[24];
     int rc;
 
+    /* same bytes, only the stat changed (cp -p / copytree setting the
+     * times after close, touch): refresh the row, announce nothing */
+    memset(&row, 0, sizeof(row));
+    if (store_index_get(store_get_index(s->st), bucket, key, &row) == BB_OK &&
+        row.size == (uint64_t)sb->st_size && row.etag != NULL && strcmp(row.etag, etag) == 0) {
+        row.file_mtime_ns = mtime_ns(sb);
+        row.file_ino = (uint64_t)sb->st_ino;
+        rc = store_index_put(store_get_index(s->st), bucket, &row);
+        if (rc < 0)
+            BB_LOG_ERROR("watch", "refreshing an unchanged file failed", "path=\"%s\" error=\"%s\"",
+                         path, bb_strerror(rc));
+        store_object_cleanup(&row);
+        return;
+    }
+    store_object_cleanup(&row);
     memset(&o, 0, sizeof(o));
     o.key = (char *)key;
     o.size = (uint64_t)sb->st_size;
@@ -319,8 +344,8 @@ static void consider(struct watch_scan *s, const char *path, const char *bucket,
         char *real = realpath(path, NULL);
         char *root = bb_xasprintf("%s/%s/", dd, bucket);
         char *rroot = realpath(root, NULL);
-        int inside = real && rroot && strncmp(real, rroot, strlen(rroot)) == 0 &&
-                     real[strlen(rroot)] == '/';
+        int inside =
+            real && rroot && strncmp(real, rroot, strlen(rroot)) == 0 && real[strlen(rroot)] == '/';
         if (!inside)
             BB_LOG_WARN("watch", "symlink pointing outside its bucket ignored", "path=\"%s\"",
                         path);
@@ -368,23 +393,115 @@ static void consider(struct watch_scan *s, const char *path, const char *bucket,
     close(fd);
 }
 
+/* Drops pending entries for @path (not directory rechecks). */
+static void unpend(struct watch_scan *s, const char *path)
+{
+    for (int i = 0; i < s->npend;) {
+        if (s->pend[i].kind != PEND_DIR && strcmp(s->pend[i].path, path) == 0) {
+            pending_clear(&s->pend[i]);
+            s->pend[i] = s->pend[--s->npend];
+            memset(&s->pend[s->npend], 0, sizeof(s->pend[0]));
+        } else {
+            i++;
+        }
+    }
+}
+
 void watch_scan_file(struct watch_scan *s, const char *path)
 {
     char *bucket, *key;
     if (split(s, path, &bucket, &key) < 0)
         return;
-    /* a replacement arriving in the grace period cancels the deletion */
-    for (int i = 0; i < s->npend; i++) {
-        if (strcmp(s->pend[i].path, path) == 0) {
-            pending_clear(&s->pend[i]);
-            s->pend[i] = s->pend[--s->npend];
-            memset(&s->pend[s->npend], 0, sizeof(s->pend[0]));
-            break;
-        }
-    }
+    /* a close or rename settles it: a pending deletion (an editor's
+     * replace) or a pending scan find is done */
+    unpend(s, path);
     consider(s, path, bucket, key);
     free(bucket);
     free(key);
+}
+
+static void grace_cb(lws_sorted_usec_list_t *sul);
+
+static void arm(struct watch_scan *s, int64_t delay_ms)
+{
+    if (s->armed)
+        return;
+    s->armed = 1;
+    lws_sul_schedule(s->lws, 0, &s->sul, grace_cb, (lws_usec_t)(delay_ms + 1) * 1000);
+}
+
+static struct pending_delete *pend_add(struct watch_scan *s, enum pend_kind kind, const char *path,
+                                       int64_t delay_ms)
+{
+    struct pending_delete *p;
+    if (s->npend == PENDING_MAX)
+        return NULL;
+    p = &s->pend[s->npend++];
+    memset(p, 0, sizeof(*p));
+    p->kind = kind;
+    p->path = bb_xstrdup(path);
+    p->due_ms = now_ms() + delay_ms;
+    arm(s, delay_ms);
+    return p;
+}
+
+void watch_scan_found(struct watch_scan *s, const char *path)
+{
+    char *bucket, *key;
+    struct stat sb;
+    struct pending_delete *p;
+    if (split(s, path, &bucket, &key) < 0)
+        return;
+    for (int i = 0; i < s->npend; i++) {
+        if (s->pend[i].kind == PEND_SETTLE && strcmp(s->pend[i].path, path) == 0) {
+            free(bucket);
+            free(key);
+            return; /* already waiting */
+        }
+    }
+    p = lstat(path, &sb) == 0 ? pend_add(s, PEND_SETTLE, path, WATCH_SETTLE_MS) : NULL;
+    if (p == NULL) {
+        if (lstat(path, &sb) == 0)
+            consider(s, path, bucket, key); /* no room to wait: index now */
+        free(bucket);
+        free(key);
+        return;
+    }
+    p->bucket = bucket;
+    p->key = key;
+    p->size = (int64_t)sb.st_size;
+    p->mtime_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+}
+
+static void settle_dir(struct watch_scan *s, const char *dir, int depth)
+{
+    DIR *d;
+    struct dirent *e;
+    if (depth > 64)
+        return;
+    d = opendir(dir);
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        char *p;
+        struct stat sb;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        p = bb_xasprintf("%s/%s", dir, e->d_name);
+        if (lstat(p, &sb) == 0) {
+            if (S_ISDIR(sb.st_mode))
+                settle_dir(s, p, depth + 1);
+            else
+                watch_scan_found(s, p);
+        }
+        free(p);
+    }
+    closedir(d);
+}
+
+void watch_scan_dir_new(struct watch_scan *s, const char *path)
+{
+    pend_add(s, PEND_DIR, path, WATCH_DIR_RECHECK_MS);
 }
 
 static void forget(struct watch_scan *s, const char *bucket, const char *key)
@@ -397,56 +514,101 @@ static void forget(struct watch_scan *s, const char *bucket, const char *key)
         BB_LOG_INFO("watch", "file removed", "bucket=%s key_len=%zu", bucket, strlen(key));
 }
 
+/* 1 when some process holds @path open for writing. A read lease is
+ * refused exactly then (fcntl F_SETLEASE); when leases are not allowed (not
+ * the owner, no CAP_LEASE) the answer is 0 and the size/mtime check stands. */
+static int open_for_writing(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+    int busy = 0;
+    if (fd < 0)
+        return 0;
+    if (fcntl(fd, F_SETLEASE, F_RDLCK) < 0)
+        busy = errno == EAGAIN;
+    else
+        fcntl(fd, F_SETLEASE, F_UNLCK);
+    close(fd);
+    return busy;
+}
+
 static void grace_cb(lws_sorted_usec_list_t *sul)
 {
     struct watch_scan *s = lws_container_of(sul, struct watch_scan, sul);
     int64_t now = now_ms();
-    int64_t next = -1;
+    char **dirs = NULL;
+    size_t ndirs = 0;
 
     s->armed = 0;
     for (int i = 0; i < s->npend;) {
         struct pending_delete *p = &s->pend[i];
         struct stat sb;
+        int done = 1;
         if (p->due_ms > now) {
-            if (next < 0 || p->due_ms < next)
-                next = p->due_ms;
             i++;
             continue;
         }
-        if (lstat(p->path, &sb) == 0)
+        if (p->kind == PEND_DIR) {
+            dirs = bb_xrealloc(dirs, (ndirs + 1) * sizeof(char *));
+            dirs[ndirs++] = bb_xstrdup(p->path);
+        } else if (p->kind == PEND_SETTLE) {
+            if (lstat(p->path, &sb) == 0) {
+                int64_t m = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+                if ((((int64_t)sb.st_size != p->size || m != p->mtime_ns) ||
+                     open_for_writing(p->path)) &&
+                    p->tries < 100) {
+                    /* still changing: a writer holds it; wait more */
+                    p->size = (int64_t)sb.st_size;
+                    p->mtime_ns = m;
+                    p->tries++;
+                    p->due_ms = now + WATCH_SETTLE_MS;
+                    done = 0;
+                } else {
+                    consider(s, p->path, p->bucket, p->key);
+                }
+            }
+        } else if (lstat(p->path, &sb) == 0) {
             consider(s, p->path, p->bucket, p->key);
-        else
+        } else {
             forget(s, p->bucket, p->key);
-        pending_clear(p);
-        s->pend[i] = s->pend[--s->npend];
-        memset(&s->pend[s->npend], 0, sizeof(s->pend[0]));
+        }
+        if (done) {
+            pending_clear(p);
+            s->pend[i] = s->pend[--s->npend];
+            memset(&s->pend[s->npend], 0, sizeof(s->pend[0]));
+        } else {
+            i++;
+        }
     }
-    if (next >= 0) {
-        s->armed = 1;
-        lws_sul_schedule(s->lws, 0, &s->sul, grace_cb, (lws_usec_t)(next - now + 1) * 1000);
+    /* rechecks add entries: after the loop */
+    for (size_t k = 0; k < ndirs; k++) {
+        settle_dir(s, dirs[k], 0);
+        free(dirs[k]);
     }
+    free(dirs);
+    int64_t next = -1;
+    for (int i = 0; i < s->npend; i++)
+        if (next < 0 || s->pend[i].due_ms < next)
+            next = s->pend[i].due_ms;
+    if (next >= 0)
+        arm(s, next > now ? next - now : 0);
 }
 
 void watch_scan_gone(struct watch_scan *s, const char *path)
 {
     char *bucket, *key;
+    struct pending_delete *p;
     if (split(s, path, &bucket, &key) < 0)
         return;
-    if (s->npend == PENDING_MAX) {
+    unpend(s, path);
+    p = pend_add(s, PEND_DELETE, path, WATCH_DELETE_GRACE_MS);
+    if (p == NULL) {
         forget(s, bucket, key);
         free(bucket);
         free(key);
         return;
     }
-    struct pending_delete *p = &s->pend[s->npend++];
-    p->path = bb_xstrdup(path);
     p->bucket = bucket;
     p->key = key;
-    p->due_ms = now_ms() + WATCH_DELETE_GRACE_MS;
-    if (!s->armed) {
-        s->armed = 1;
-        lws_sul_schedule(s->lws, 0, &s->sul, grace_cb, (WATCH_DELETE_GRACE_MS + 1) * 1000);
-    }
 }
 
 struct gone_ctx {

@@ -22,13 +22,22 @@ struct watch_scan;
 
 #define WATCH_DELETE_GRACE_MS 150
 #define WATCH_HASH_INLINE (1024 * 1024)
+#define WATCH_SETTLE_MS 300
+#define WATCH_DIR_RECHECK_MS 600
 
 /** Returns a new scan over @st (all borrowed; they outlive it). */
-struct watch_scan *watch_scan_new(struct store *st, const struct config *cfg,
-                                  struct worker *wk, struct lws_context *lws);
+struct watch_scan *watch_scan_new(struct store *st, const struct config *cfg, struct worker *wk,
+                                  struct lws_context *lws);
 void watch_scan_free(struct watch_scan *s);
 
 void watch_scan_file(struct watch_scan *s, const char *path);
+/** A file found by scanning a new directory: indexed once its size and
+ * mtime stayed the same for WATCH_SETTLE_MS (a writer may still hold it),
+ * or at once when its close arrives. */
+void watch_scan_found(struct watch_scan *s, const char *path);
+/** A directory appeared: its files are looked at again after
+ * WATCH_DIR_RECHECK_MS, for those that raced the new watch. */
+void watch_scan_dir_new(struct watch_scan *s, const char *path);
 void watch_scan_gone(struct watch_scan *s, const char *path);
 void watch_scan_dir_gone(struct watch_scan *s, const char *path);
 /** Walks every bucket directory and the index; emits what differs. */
