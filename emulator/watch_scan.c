@@ -53,6 +53,7 @@ struct hash_job {
     char *key;
     struct stat sb;
     int ok;
+    int written; /* a close after writing or a rename, not a scan */
     char etag[2 * BB_MD5_LEN + 1];
     char crc[BB_CHECKSUM_MAX_B64];
 };
@@ -242,7 +243,7 @@ static int hash_fd(int fd, char etag[33], char crc[BB_CHECKSUM_MAX_B64])
 }
 
 static void adopt(struct watch_scan *s, const char *bucket, const char *key, const char *path,
-                  const struct stat *sb, const char *etag, const char *crc)
+                  const struct stat *sb, const char *etag, const char *crc, int written)
 {
     struct store_object o;
     struct store_cause c;
@@ -250,10 +251,11 @@ static void adopt(struct watch_scan *s, const char *bucket, const char *key, con
     char rid[24];
     int rc;
 
-    /* same bytes, only the stat changed (cp -p / copytree setting the
-     * times after close, touch): refresh the row, announce nothing */
+    /* found by a scan with the same bytes, only the times changed (cp -p or
+     * copytree setting them after close, touch): refresh the row, announce
+     * nothing. A write with identical content is announced, as S3 does. */
     memset(&row, 0, sizeof(row));
-    if (store_index_get(store_get_index(s->st), bucket, key, &row) == BB_OK &&
+    if (!written && store_index_get(store_get_index(s->st), bucket, key, &row) == BB_OK &&
         row.size == (uint64_t)sb->st_size && row.etag != NULL && strcmp(row.etag, etag) == 0) {
         row.file_mtime_ns = mtime_ns(sb);
         row.file_ino = (uint64_t)sb->st_ino;
@@ -294,6 +296,8 @@ static int hashing_index(struct watch_scan *s, const char *path)
     return -1;
 }
 
+static void look(struct watch_scan *s, const char *path, int written);
+
 static void hash_run(void *arg)
 {
     struct hash_job *j = arg;
@@ -320,9 +324,9 @@ static void hash_done(void *arg, int cancelled)
         /* changed again while hashing: look again */
         if (stat(j->path, &now) != 0 || now.st_size != j->sb.st_size ||
             mtime_ns(&now) != mtime_ns(&j->sb))
-            watch_scan_file(s, j->path);
+            look(s, j->path, j->written);
         else
-            adopt(s, j->bucket, j->key, j->path, &j->sb, j->etag, j->crc);
+            adopt(s, j->bucket, j->key, j->path, &j->sb, j->etag, j->crc, j->written);
     }
     free(j->path);
     free(j->bucket);
@@ -331,7 +335,8 @@ static void hash_done(void *arg, int cancelled)
 }
 
 /* The file at @path, known to be (bucket, key): index it when it differs. */
-static void consider(struct watch_scan *s, const char *path, const char *bucket, const char *key)
+static void consider(struct watch_scan *s, const char *path, const char *bucket, const char *key,
+                     int written)
 {
     struct stat lsb, sb;
     struct store_object row;
@@ -377,6 +382,7 @@ static void consider(struct watch_scan *s, const char *path, const char *bucket,
         j->path = bb_xstrdup(path);
         j->bucket = bb_xstrdup(bucket);
         j->key = bb_xstrdup(key);
+        j->written = written;
         s->hashing = bb_xrealloc(s->hashing, (s->nhashing + 1) * sizeof(char *));
         s->hashing[s->nhashing++] = bb_xstrdup(path);
         worker_submit(s->wk, hash_run, hash_done, j);
@@ -389,7 +395,7 @@ static void consider(struct watch_scan *s, const char *path, const char *bucket,
         return;
     }
     if (fstat(fd, &sb) == 0 && hash_fd(fd, etag, crc) == BB_OK)
-        adopt(s, bucket, key, path, &sb, etag, crc);
+        adopt(s, bucket, key, path, &sb, etag, crc, written);
     close(fd);
 }
 
@@ -407,7 +413,7 @@ static void unpend(struct watch_scan *s, const char *path)
     }
 }
 
-void watch_scan_file(struct watch_scan *s, const char *path)
+static void look(struct watch_scan *s, const char *path, int written)
 {
     char *bucket, *key;
     if (split(s, path, &bucket, &key) < 0)
@@ -415,9 +421,14 @@ void watch_scan_file(struct watch_scan *s, const char *path)
     /* a close or rename settles it: a pending deletion (an editor's
      * replace) or a pending scan find is done */
     unpend(s, path);
-    consider(s, path, bucket, key);
+    consider(s, path, bucket, key, written);
     free(bucket);
     free(key);
+}
+
+void watch_scan_file(struct watch_scan *s, const char *path)
+{
+    look(s, path, 1);
 }
 
 static void grace_cb(lws_sorted_usec_list_t *sul);
@@ -462,7 +473,7 @@ void watch_scan_found(struct watch_scan *s, const char *path)
     p = lstat(path, &sb) == 0 ? pend_add(s, PEND_SETTLE, path, WATCH_SETTLE_MS) : NULL;
     if (p == NULL) {
         if (lstat(path, &sb) == 0)
-            consider(s, path, bucket, key); /* no room to wait: index now */
+            consider(s, path, bucket, key, 0); /* no room to wait: index now */
         free(bucket);
         free(key);
         return;
@@ -563,11 +574,11 @@ static void grace_cb(lws_sorted_usec_list_t *sul)
                     p->due_ms = now + WATCH_SETTLE_MS;
                     done = 0;
                 } else {
-                    consider(s, p->path, p->bucket, p->key);
+                    consider(s, p->path, p->bucket, p->key, 0);
                 }
             }
         } else if (lstat(p->path, &sb) == 0) {
-            consider(s, p->path, p->bucket, p->key);
+            consider(s, p->path, p->bucket, p->key, 0);
         } else {
             forget(s, p->bucket, p->key);
         }
@@ -680,7 +691,7 @@ static void walk(struct watch_scan *s, const char *dir, int depth)
                 if (!watch_scan_ignored(e->d_name, s->cfg->watcher_ignore_json))
                     walk(s, p, depth + 1);
             } else {
-                watch_scan_file(s, p);
+                look(s, p, 0); /* reconciliation */
             }
         }
         free(p);

@@ -321,6 +321,19 @@ class WatcherTest(unittest.TestCase):
         self.assertNotEqual(rows[0][5].get("requester"), "local-file",
                             "the API PUT was reported as a local file")
 
+    def test_identical_overwrite(self):
+        key = "same.txt"
+        write(self.bpath(key), b"same bytes\n")
+        self.assertTrue(self.j.wait_for(0, created(key)), "no event for the first write")
+        self.j.settle(0)
+        base = self.j.last_seq()
+        # rewriting identical bytes is a write: S3 announces it, so do we
+        write(self.bpath(key), b"same bytes\n")
+        self.assertTrue(self.j.wait_for(base, created(key)),
+                        "no event for an overwrite with identical content")
+        rows = [r for r in self.j.settle(base) if r[3] == key]
+        self.assertEqual(len(rows), 1, f"identical overwrite gave {len(rows)} events")
+
     def test_symlink_outside_ignored(self):
         target = os.path.join(self.outside, "secret.txt")
         write(target, b"secret\n")
@@ -342,10 +355,16 @@ class WatcherRestartTest(unittest.TestCase):
         try:
             gone = d.object_path(BUCKET, "will-go.txt")
             write(gone, b"soon gone\n")
+            touched = d.object_path(BUCKET, "touched.txt")
+            write(touched, b"same bytes, new times\n")
             self.assertTrue(j.wait_for(0, created("will-go.txt")), "no event for will-go.txt")
+            self.assertTrue(j.wait_for(0, created("touched.txt")), "no event for touched.txt")
             j.settle(0)
             base = j.last_seq()
             d.stop()
+            # a change of times alone (touch, cp -p) is not a write: the
+            # reconciliation at start sees the new mtime, hashes, stays quiet
+            os.utime(touched, (1_600_000_000, 1_600_000_000))
             names = ["offline1.txt", "offline dir/offline2.txt", "offline3.bin"]
             for n in names:
                 write(d.object_path(BUCKET, n), n.encode() * 10)
