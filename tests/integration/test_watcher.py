@@ -152,7 +152,7 @@ class WatcherTest(unittest.TestCase):
 
     # ------------------------------------------------------------------
     def test_cp_large_file(self):
-        data = os.urandom(50 * 1024 * 1024)
+        data = os.urandom(200 * 1024 * 1024)
         md5 = hashlib.md5(data).hexdigest()
         src = os.path.join(self.outside, "big photo.bin")
         write(src, data)
@@ -161,7 +161,7 @@ class WatcherTest(unittest.TestCase):
         shutil.copyfile(src, self.bpath(key))
         copy_end_ms = time.time() * 1000.0
         got = self.j.wait_for(base, created(key), timeout=45)
-        self.assertTrue(got, "no Object Created for the 50 MB copy:\n" + self.d.log_tail(30))
+        self.assertTrue(got, "no Object Created for the 200 MB copy:\n" + self.d.log_tail(30))
         rows = [r for r in self.j.settle(base) if r[3] == key]
         self.assertEqual(len(rows), 1, f"want exactly one event: {self.summary(rows)}")
         seq, dt, bucket, k, ing, det = rows[0]
@@ -223,15 +223,15 @@ class WatcherTest(unittest.TestCase):
     def test_cp_r_tree(self):
         src = os.path.join(self.outside, "tree")
         want = set()
-        for dnum in range(25):
+        for dnum in range(50):
             for fnum in range(20):
                 rel = f"d{dnum:02d}/f{fnum:03d}.txt"
                 write(os.path.join(src, rel), f"{dnum}-{fnum}\n".encode())
                 want.add("tree/" + rel)
-        self.assertEqual(len(want), 500)
+        self.assertEqual(len(want), 1000)
         base = self.j.last_seq()
         shutil.copytree(src, self.bpath("tree"))
-        self.j.wait_for(base, under("tree/"), count=500, timeout=TREE_TIMEOUT_S)
+        self.j.wait_for(base, under("tree/"), count=1000, timeout=TREE_TIMEOUT_S)
         rows = [r for r in self.j.settle(base) if under("tree/")(r)]
         keys = [r[3] for r in rows]
         dups = sorted({k for k in keys if keys.count(k) > 1})
@@ -246,7 +246,7 @@ class WatcherTest(unittest.TestCase):
         self.assertEqual(dups, [], f"{len(dups)} duplicated, e.g. {dups[:10]}")
         self.assertEqual(extra, [])
         self.assertEqual(others, [])
-        self.assertEqual(len(rows), 500)
+        self.assertEqual(len(rows), 1000)
         shutil.rmtree(src)
 
     def test_editor_save(self):
