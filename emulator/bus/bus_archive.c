@@ -260,15 +260,26 @@ static const char archive_select[] =
     " (SELECT coalesce(sum(size),0) FROM archive_events e WHERE e.archive=archives.name)"
     " FROM archives";
 
-static int describe_or_list(struct bus_archives *a, const cJSON *req, cJSON **resp, int list,
-                            const char **code, char *err, size_t errlen)
+/* What DescribeArchive/ListArchives and DescribeReplay/ListReplays differ
+ * in: the table's SELECT, the request's name field, the list's key, the
+ * noun in the not-found message and the row's JSON. */
+struct listing {
+    const char *select;
+    const char *name_field;
+    const char *list_key;
+    const char *noun;
+    cJSON *(*json)(struct bus_archives *a, sqlite3_stmt *s, int full);
+};
+
+static int describe_or_list(struct bus_archives *a, const struct listing *l, const cJSON *req,
+                            cJSON **resp, int list, const char **code, char *err, size_t errlen)
 {
     sqlite3_stmt *s = NULL;
-    const char *name = jstr(req, "ArchiveName");
+    const char *name = jstr(req, l->name_field);
     const char *prefix = jstr(req, "NamePrefix");
     char q[512];
 
-    snprintf(q, sizeof(q), "%s%s ORDER BY name", archive_select, list ? "" : " WHERE name=?1");
+    snprintf(q, sizeof(q), "%s%s ORDER BY name", l->select, list ? "" : " WHERE name=?1");
     if (sqlite3_prepare_v2(sql(a), q, -1, &s, NULL) != SQLITE_OK)
         return BB_EDB;
     if (!list)
@@ -279,21 +290,24 @@ static int describe_or_list(struct bus_archives *a, const cJSON *req, cJSON **re
             const char *n = (const char *)sqlite3_column_text(s, 0);
             if (prefix != NULL && strncmp(n, prefix, strlen(prefix)) != 0)
                 continue;
-            cJSON_AddItemToArray(arr, archive_json(a, s, 0));
+            cJSON_AddItemToArray(arr, l->json(a, s, 0));
         }
         *resp = cJSON_CreateObject();
-        cJSON_AddItemToObject(*resp, "Archives", arr);
+        cJSON_AddItemToObject(*resp, l->list_key, arr);
     } else if (sqlite3_step(s) == SQLITE_ROW) {
-        *resp = archive_json(a, s, 1);
+        *resp = l->json(a, s, 1);
     } else {
         sqlite3_finalize(s);
         *code = "ResourceNotFoundException";
-        snprintf(err, errlen, "Archive %s does not exist.", name ? name : "");
+        snprintf(err, errlen, "%s %s does not exist.", l->noun, name ? name : "");
         return BB_ENOTFOUND;
     }
     sqlite3_finalize(s);
     return BB_OK;
 }
+
+static const struct listing archive_listing = {archive_select, "ArchiveName", "Archives", "Archive",
+                                               archive_json};
 
 static int delete_archive(struct bus_archives *a, const cJSON *req, cJSON **resp, const char **code,
                           char *err, size_t errlen)
@@ -462,40 +476,8 @@ static const char replay_select[] =
     "SELECT name, archive, description, start_s, end_s, bus, filter_arns, state, reason,"
     " started_ms, ended_ms, last_time_s FROM replays";
 
-static int replay_describe_or_list(struct bus_archives *a, const cJSON *req, cJSON **resp, int list,
-                                   const char **code, char *err, size_t errlen)
-{
-    sqlite3_stmt *s = NULL;
-    const char *name = jstr(req, "ReplayName");
-    const char *prefix = jstr(req, "NamePrefix");
-    char q[512];
-
-    snprintf(q, sizeof(q), "%s%s ORDER BY name", replay_select, list ? "" : " WHERE name=?1");
-    if (sqlite3_prepare_v2(sql(a), q, -1, &s, NULL) != SQLITE_OK)
-        return BB_EDB;
-    if (!list)
-        sqlite3_bind_text(s, 1, name ? name : "", -1, SQLITE_STATIC);
-    if (list) {
-        cJSON *arr = cJSON_CreateArray();
-        while (sqlite3_step(s) == SQLITE_ROW) {
-            const char *n = (const char *)sqlite3_column_text(s, 0);
-            if (prefix != NULL && strncmp(n, prefix, strlen(prefix)) != 0)
-                continue;
-            cJSON_AddItemToArray(arr, replay_json(a, s, 0));
-        }
-        *resp = cJSON_CreateObject();
-        cJSON_AddItemToObject(*resp, "Replays", arr);
-    } else if (sqlite3_step(s) == SQLITE_ROW) {
-        *resp = replay_json(a, s, 1);
-    } else {
-        sqlite3_finalize(s);
-        *code = "ResourceNotFoundException";
-        snprintf(err, errlen, "Replay %s does not exist.", name ? name : "");
-        return BB_ENOTFOUND;
-    }
-    sqlite3_finalize(s);
-    return BB_OK;
-}
+static const struct listing replay_listing = {replay_select, "ReplayName", "Replays", "Replay",
+                                              replay_json};
 
 static int cancel_replay(struct bus_archives *a, const cJSON *req, cJSON **resp, const char **code,
                          char *err, size_t errlen)
@@ -532,17 +514,17 @@ int bus_archive_api(struct bus_archives *a, const char *op, const cJSON *req, cJ
     if (strcmp(op, "CreateArchive") == 0)
         return create_archive(a, req, resp, code, err, errlen);
     if (strcmp(op, "DescribeArchive") == 0)
-        return describe_or_list(a, req, resp, 0, code, err, errlen);
+        return describe_or_list(a, &archive_listing, req, resp, 0, code, err, errlen);
     if (strcmp(op, "ListArchives") == 0)
-        return describe_or_list(a, req, resp, 1, code, err, errlen);
+        return describe_or_list(a, &archive_listing, req, resp, 1, code, err, errlen);
     if (strcmp(op, "DeleteArchive") == 0)
         return delete_archive(a, req, resp, code, err, errlen);
     if (strcmp(op, "StartReplay") == 0)
         return start_replay(a, req, resp, code, err, errlen);
     if (strcmp(op, "DescribeReplay") == 0)
-        return replay_describe_or_list(a, req, resp, 0, code, err, errlen);
+        return describe_or_list(a, &replay_listing, req, resp, 0, code, err, errlen);
     if (strcmp(op, "ListReplays") == 0)
-        return replay_describe_or_list(a, req, resp, 1, code, err, errlen);
+        return describe_or_list(a, &replay_listing, req, resp, 1, code, err, errlen);
     if (strcmp(op, "CancelReplay") == 0)
         return cancel_replay(a, req, resp, code, err, errlen);
     *code = "UnknownOperationException";
