@@ -2,6 +2,7 @@
 /* ready: the ready line and the ephemeral data dir's removal. */
 #include "ready.h"
 #include "bb_err.h"
+#include "bb_io.h"
 #include "bb_log.h"
 #include "bb_mem.h"
 #include "config.h"
@@ -16,30 +17,16 @@
 #include <string.h>
 #include <unistd.h>
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return BB_OK;
-}
-
 int ready_announce(struct server *srv, const char *path, int fd)
 {
     const struct config *cfg = srv->cfg;
     cJSON *o = cJSON_CreateObject();
-    char *base = bb_xasprintf("http://%s:%d", strchr(cfg->listen_host, ':') ? "[::1]" : cfg->listen_host,
-                              srv->bound_port);
-    char *ws = bb_xasprintf("ws://%s:%d/_bucketbridge/events",
-                            strchr(cfg->listen_host, ':') ? "[::1]" : cfg->listen_host,
-                            srv->bound_port);
+    char *base =
+        bb_xasprintf("http://%s:%d", strchr(cfg->listen_host, ':') ? "[::1]" : cfg->listen_host,
+                     srv->bound_port);
+    char *ws =
+        bb_xasprintf("ws://%s:%d/_bucketbridge/events",
+                     strchr(cfg->listen_host, ':') ? "[::1]" : cfg->listen_host, srv->bound_port);
     char *viewer = bb_xasprintf("%s/_bucketbridge/", base);
     char *text, *line;
     int rc = BB_OK;
@@ -50,9 +37,9 @@ int ready_announce(struct server *srv, const char *path, int fd)
     cJSON_AddStringToObject(o, "websocket", ws);
     cJSON_AddStringToObject(o, "viewer", viewer);
     if (srv->tls_port > 0) {
-        char *https = bb_xasprintf("https://%s:%d",
-                                   strchr(cfg->https_host, ':') ? "[::1]" : cfg->https_host,
-                                   srv->tls_port);
+        char *https =
+            bb_xasprintf("https://%s:%d", strchr(cfg->https_host, ':') ? "[::1]" : cfg->https_host,
+                         srv->tls_port);
         cJSON_AddStringToObject(o, "https", https);
         cJSON_AddNumberToObject(o, "https_port", srv->tls_port);
         cJSON_AddStringToObject(o, "tls_cert", srv->tls_cert_path);
@@ -61,9 +48,8 @@ int ready_announce(struct server *srv, const char *path, int fd)
     cJSON_AddNumberToObject(o, "port", srv->bound_port);
     cJSON_AddStringToObject(o, "access_key", cfg->auth_enabled ? cfg->access_key : "");
     cJSON_AddStringToObject(o, "secret_key", cfg->auth_enabled ? cfg->secret_key : "");
-    cJSON_AddStringToObject(o, "token", cfg->auth_enabled ? (cfg->ws_token ? cfg->ws_token
-                                                                           : cfg->secret_key)
-                                                          : "");
+    cJSON_AddStringToObject(
+        o, "token", cfg->auth_enabled ? (cfg->ws_token ? cfg->ws_token : cfg->secret_key) : "");
     cJSON_AddStringToObject(o, "region", cfg->region);
     cJSON_AddStringToObject(o, "account_id", cfg->account_id);
     cJSON_AddStringToObject(o, "data_dir", cfg->data_dir);
@@ -75,7 +61,7 @@ int ready_announce(struct server *srv, const char *path, int fd)
     if (path != NULL) {
         char *tmp = bb_xasprintf("%s.tmp.%d", path, (int)getpid());
         int f = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        rc = f < 0 ? -errno : write_all(f, line, strlen(line));
+        rc = f < 0 ? -errno : bb_write_all(f, line, strlen(line));
         if (f >= 0)
             close(f);
         if (rc == BB_OK && rename(tmp, path) < 0)
@@ -88,7 +74,7 @@ int ready_announce(struct server *srv, const char *path, int fd)
         free(tmp);
     }
     if (rc == BB_OK && fd >= 0) {
-        rc = write_all(fd, line, strlen(line));
+        rc = bb_write_all(fd, line, strlen(line));
         if (rc < 0)
             BB_LOG_ERROR("main", "cannot write the ready line", "fd=%d error=\"%s\"", fd,
                          bb_strerror(rc));

@@ -10,6 +10,7 @@
 #include "bb_buf.h"
 #include "bb_checksum.h"
 #include "bb_err.h"
+#include "bb_io.h"
 #include "bb_hash.h"
 #include "bb_log.h"
 #include "bb_mem.h"
@@ -186,21 +187,6 @@ void s3_copy_source_cleanup(struct s3_copy_source *src)
     src->fd = -1;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return BB_OK;
-}
-
 int s3_copy_stream(int src_fd, uint64_t off, uint64_t len, int dst_fd, struct bb_hash *md5,
                    struct bb_checksum *ck)
 {
@@ -243,7 +229,7 @@ int s3_copy_stream(int src_fd, uint64_t off, uint64_t len, int dst_fd, struct bb
             bb_hash_update(md5, buf, (size_t)n);
         if (ck != NULL)
             bb_checksum_update(ck, buf, (size_t)n);
-        rc = write_all(dst_fd, buf, (size_t)n);
+        rc = bb_write_all(dst_fd, buf, (size_t)n);
         if (rc < 0)
             goto out;
         off += (uint64_t)n;

@@ -12,6 +12,7 @@
 #include "bb_buf.h"
 #include "bb_checksum.h"
 #include "bb_err.h"
+#include "bb_io.h"
 #include "bb_hash.h"
 #include "bb_log.h"
 #include "bb_mem.h"
@@ -237,21 +238,6 @@ static int hex_decode(const char *hex, unsigned char *out, size_t n)
     return hex[2 * n] == '\0' ? BB_OK : BB_EINVAL;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return BB_OK;
-}
-
 /* Writes @doc to @path through a temporary file and a rename, so a reader
  * sees the old or the new file, never half of one. */
 static int write_json(struct s3_req *q, const char *path, const cJSON *doc)
@@ -266,7 +252,7 @@ static int write_json(struct s3_req *q, const char *path, const cJSON *doc)
     rc = store_tmp_create(q->store, &fd, &tmp);
     if (rc < 0)
         goto out;
-    rc = write_all(fd, text, strlen(text));
+    rc = bb_write_all(fd, text, strlen(text));
     if (rc == BB_OK && q->srv->cfg->durability_full && fsync(fd) < 0)
         rc = -errno;
     if (close(fd) < 0 && rc == BB_OK)
