@@ -296,7 +296,12 @@ static int hashing_index(struct watch_scan *s, const char *path)
     return -1;
 }
 
-static void look(struct watch_scan *s, const char *path, int written);
+/* How a file came to be looked at: a scan find, a close after writing or a
+ * rename, or the reconciliation walk (which may meet files mid-write). */
+enum { LOOK_SCAN = 0, LOOK_WRITTEN = 1, LOOK_RECONCILE = 2 };
+
+static void look(struct watch_scan *s, const char *path, int how);
+static int open_for_writing(const char *path);
 
 static void hash_run(void *arg)
 {
@@ -334,10 +339,12 @@ static void hash_done(void *arg, int cancelled)
     free(j);
 }
 
-/* The file at @path, known to be (bucket, key): index it when it differs. */
+/* The file at @path, known to be (bucket, key): index it when it differs.
+ * @how is one of LOOK_*. */
 static void consider(struct watch_scan *s, const char *path, const char *bucket, const char *key,
-                     int written)
+                     int how)
 {
+    int written = how == LOOK_WRITTEN;
     struct stat lsb, sb;
     struct store_object row;
     const char *dd = store_data_dir(s->st);
@@ -374,6 +381,12 @@ static void consider(struct watch_scan *s, const char *path, const char *bucket,
         return; /* ours, or unchanged */
     }
     store_object_cleanup(&row);
+    if (how == LOOK_RECONCILE && open_for_writing(path)) {
+        /* still being written: its close announces it, or, when that event
+         * was lost with the overflow, the settle wait does */
+        watch_scan_found(s, path);
+        return;
+    }
     if (sb.st_size > WATCH_HASH_INLINE && s->wk != NULL) {
         if (hashing_index(s, path) >= 0)
             return; /* the job in flight will look again when done */
@@ -413,7 +426,7 @@ static void unpend(struct watch_scan *s, const char *path)
     }
 }
 
-static void look(struct watch_scan *s, const char *path, int written)
+static void look(struct watch_scan *s, const char *path, int how)
 {
     char *bucket, *key;
     if (split(s, path, &bucket, &key) < 0)
@@ -421,14 +434,14 @@ static void look(struct watch_scan *s, const char *path, int written)
     /* a close or rename settles it: a pending deletion (an editor's
      * replace) or a pending scan find is done */
     unpend(s, path);
-    consider(s, path, bucket, key, written);
+    consider(s, path, bucket, key, how);
     free(bucket);
     free(key);
 }
 
 void watch_scan_file(struct watch_scan *s, const char *path)
 {
-    look(s, path, 1);
+    look(s, path, LOOK_WRITTEN);
 }
 
 static void grace_cb(lws_sorted_usec_list_t *sul);
@@ -473,7 +486,7 @@ void watch_scan_found(struct watch_scan *s, const char *path)
     p = lstat(path, &sb) == 0 ? pend_add(s, PEND_SETTLE, path, WATCH_SETTLE_MS) : NULL;
     if (p == NULL) {
         if (lstat(path, &sb) == 0)
-            consider(s, path, bucket, key, 0); /* no room to wait: index now */
+            consider(s, path, bucket, key, LOOK_SCAN); /* no room to wait: index now */
         free(bucket);
         free(key);
         return;
@@ -574,11 +587,11 @@ static void grace_cb(lws_sorted_usec_list_t *sul)
                     p->due_ms = now + WATCH_SETTLE_MS;
                     done = 0;
                 } else {
-                    consider(s, p->path, p->bucket, p->key, 0);
+                    consider(s, p->path, p->bucket, p->key, LOOK_SCAN);
                 }
             }
         } else if (lstat(p->path, &sb) == 0) {
-            consider(s, p->path, p->bucket, p->key, 0);
+            consider(s, p->path, p->bucket, p->key, LOOK_SCAN);
         } else {
             forget(s, p->bucket, p->key);
         }
@@ -691,7 +704,7 @@ static void walk(struct watch_scan *s, const char *dir, int depth)
                 if (!watch_scan_ignored(e->d_name, s->cfg->watcher_ignore_json))
                     walk(s, p, depth + 1);
             } else {
-                look(s, p, 0); /* reconciliation */
+                look(s, p, LOOK_RECONCILE);
             }
         }
         free(p);

@@ -13,6 +13,7 @@ fixed waits are the quiet periods that check nothing more arrives.
 import hashlib
 import json
 import os
+import signal
 import shutil
 import sqlite3
 import subprocess
@@ -411,7 +412,21 @@ class WatcherOverflowTest(unittest.TestCase):
             base = j.last_seq()
             names = [f"flood/f{i:03d}.txt" for i in range(200)]
             os.makedirs(d.object_path(BUCKET, "flood"), exist_ok=True)
-            for n in names:
+            # the daemon is stopped while the first half is written, so the
+            # 16-event queue overflows for certain; the second half is
+            # written while it rescans, so the rescan meets files mid-write
+            # the first file's event proves flood/ is watched before the stop
+            write(d.object_path(BUCKET, names[0]), names[0].encode())
+            self.assertTrue(j.wait_for(base, created(names[0])),
+                            "no event for the first file:\n" + d.log_tail(30))
+            half = len(names) // 2
+            d.proc.send_signal(signal.SIGSTOP)
+            try:
+                for n in names[1:half]:
+                    write(d.object_path(BUCKET, n), n.encode())
+            finally:
+                d.proc.send_signal(signal.SIGCONT)
+            for n in names[half:]:
                 write(d.object_path(BUCKET, n), n.encode())
             j.wait_for(base, under("flood/"), count=len(names), timeout=TREE_TIMEOUT_S)
             rows = [r for r in j.settle(base) if under("flood/")(r)]
