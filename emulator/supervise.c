@@ -30,7 +30,8 @@
 
 struct instance {
     pid_t pid;
-    int restarts;
+    int restarts; /* times restarted after an exit, ever (reported) */
+    int backoff;  /* exits in a row without a minute of uptime (the delay) */
     int64_t started_ms;
     int64_t restart_at_ms; /* when to start again (0: not waiting) */
     int64_t kill_at_ms;    /* stopping: SIGKILL after this */
@@ -49,8 +50,11 @@ struct consumer {
     size_t nenv;
     int min, max, scale_depth;
     int want;
+    int peak; /* most instances running at once */
     struct instance inst[SUPERVISE_MAX_INSTANCES];
+    int64_t idle_ms; /* idle this long before an instance is removed */
     int64_t idle_since;
+    int64_t pending, inflight; /* the group's depth at the last tick */
     int missing;
     FILE *log;
 };
@@ -237,18 +241,18 @@ static void reap(struct supervise *sv, struct consumer *c, struct instance *in, 
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && up < 2000)
         c->missing = 1;
     if (up > 60000)
-        in->restarts = 0;
+        in->backoff = 0;
     int64_t delay = 1000;
-    for (int i = 0; i < in->restarts && delay < BACKOFF_MAX_MS; i++)
+    for (int i = 0; i < in->backoff && delay < BACKOFF_MAX_MS; i++)
         delay *= 2;
     if (delay > BACKOFF_MAX_MS)
         delay = BACKOFF_MAX_MS;
+    in->backoff++;
     in->restarts++;
     in->restart_at_ms = now_ms() + delay;
     BB_LOG_WARN("supervise", "consumer exited; restarting",
                 "consumer=%s instance=%d status=%d restart_in_ms=%lld", c->name, in->index,
-                WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-                (long long)delay);
+                WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), (long long)delay);
 }
 
 static int running(const struct consumer *c)
@@ -265,13 +269,17 @@ static void scale(struct supervise *sv, struct consumer *c, int64_t now)
     int64_t pending = 0, inflight = 0;
     int run = running(c);
     bus_queue_group_depth(bus_get_queue(sv->srv->bus), c->group, &pending, &inflight);
+    c->pending = pending;
+    c->inflight = inflight;
+    if (run > c->peak)
+        c->peak = run;
     if (pending > 0 || inflight > 0)
         c->idle_since = now;
     if (run > 0 && pending / run > c->scale_depth && c->want < c->max) {
         c->want++;
         BB_LOG_INFO("supervise", "scaling up", "consumer=%s instances=%d depth=%lld", c->name,
                     c->want, (long long)pending);
-    } else if (c->want > c->min && now - c->idle_since > SUPERVISE_IDLE_MS) {
+    } else if (c->want > c->min && now - c->idle_since >= c->idle_ms) {
         c->want--;
         c->idle_since = now;
         BB_LOG_INFO("supervise", "scaling down", "consumer=%s instances=%d", c->name, c->want);
@@ -322,6 +330,7 @@ static int load(struct supervise *sv, const cJSON *arr)
         const cJSON *env = cJSON_GetObjectItemCaseSensitive(o, "env");
         const cJSON *inst = cJSON_GetObjectItemCaseSensitive(o, "instances");
         const cJSON *depth = cJSON_GetObjectItemCaseSensitive(o, "scale_depth");
+        const cJSON *idle = cJSON_GetObjectItemCaseSensitive(o, "idle_seconds");
         const cJSON *a;
         struct consumer *c;
         int argc = 0;
@@ -363,6 +372,8 @@ static int load(struct supervise *sv, const cJSON *arr)
             c->min = c->max;
         c->want = c->min;
         c->scale_depth = cJSON_IsNumber(depth) ? (int)depth->valuedouble : 20;
+        c->idle_ms =
+            cJSON_IsNumber(idle) ? (int64_t)(idle->valuedouble * 1000.0) : SUPERVISE_IDLE_MS;
         c->idle_since = now_ms();
         for (int i = 0; i < SUPERVISE_MAX_INSTANCES; i++) {
             c->inst[i].c = c;
@@ -454,20 +465,29 @@ cJSON *supervise_status(struct supervise *sv)
         cJSON_AddNumberToObject(o, "min", c->min);
         cJSON_AddNumberToObject(o, "max", c->max);
         cJSON_AddNumberToObject(o, "desired", c->want);
+        cJSON_AddNumberToObject(o, "running", running(c));
+        cJSON_AddNumberToObject(o, "peak", c->peak);
+        cJSON_AddNumberToObject(o, "scale_depth", c->scale_depth);
+        cJSON_AddNumberToObject(o, "idle_seconds", (double)c->idle_ms / 1000.0);
+        cJSON_AddNumberToObject(o, "pending", (double)c->pending);
+        cJSON_AddNumberToObject(o, "in_flight", (double)c->inflight);
         if (c->missing)
             cJSON_AddStringToObject(o, "problem", "the command could not be run (not found?)");
+        int restarts = 0;
         for (int i = 0; i < c->max; i++) {
             struct instance *in = &c->inst[i];
             cJSON *x = cJSON_CreateObject();
+            restarts += in->restarts;
             cJSON_AddNumberToObject(x, "instance", i);
             cJSON_AddNumberToObject(x, "pid", in->pid);
-            cJSON_AddStringToObject(x, "state", in->pid > 0 ? (in->kill_at_ms ? "stopping"
-                                                                                : "running")
-                                                : in->restart_at_ms ? "restarting"
-                                                                    : "stopped");
+            cJSON_AddStringToObject(x, "state",
+                                    in->pid > 0         ? (in->kill_at_ms ? "stopping" : "running")
+                                    : in->restart_at_ms ? "restarting"
+                                                        : "stopped");
             cJSON_AddNumberToObject(x, "restarts", in->restarts);
             cJSON_AddItemToArray(insts, x);
         }
+        cJSON_AddNumberToObject(o, "restarts", restarts);
         cJSON_AddItemToObject(o, "instances", insts);
         cJSON_AddItemToArray(arr, o);
     }

@@ -259,6 +259,26 @@ static void test_config_apply_json_refuses_other_bad_values(void **state)
     assert_apply_refused("{\"auth\": {\"access_key\": \"\", \"secret_key\": \"b\"}}", "access_key");
 }
 
+static void test_config_apply_json_checks_consumer_idle_seconds(void **state)
+{
+    struct config c;
+
+    config_init(&c);
+    assert_apply_ok(&c, "{\"consumers\": [{\"name\": \"t\", \"command\": \"x\", "
+                        "\"idle_seconds\": 2.5}]}");
+    assert_non_null(strstr(c.consumers_json, "idle_seconds"));
+    config_cleanup(&c);
+    assert_apply_refused("{\"consumers\": [{\"name\": \"t\", \"command\": \"x\", "
+                         "\"idle_seconds\": -1}]}",
+                         "consumers[0].idle_seconds");
+    assert_apply_refused("{\"consumers\": [{\"name\": \"t\", \"command\": \"x\"}, "
+                         "{\"name\": \"u\", \"command\": \"y\", \"idle_seconds\": \"5\"}]}",
+                         "consumers[1].idle_seconds");
+    assert_apply_refused("{\"consumers\": [{\"name\": \"t\", \"command\": \"x\", "
+                         "\"idle\": 5}]}",
+                         "consumers[0].idle");
+}
+
 static void test_config_apply_json_refuses_what_is_not_an_object(void **state)
 {
     struct config c;
@@ -486,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_config_apply_json_refuses_account_id_not_12_digits),
         cmocka_unit_test(test_config_apply_json_refuses_a_bad_durability),
         cmocka_unit_test(test_config_apply_json_refuses_other_bad_values),
+        cmocka_unit_test(test_config_apply_json_checks_consumer_idle_seconds),
         cmocka_unit_test(test_config_apply_json_refuses_what_is_not_an_object),
         cmocka_unit_test(test_config_load_file_applies_the_file),
         cmocka_unit_test(test_config_load_file_fails_on_a_missing_file),
