@@ -17,7 +17,17 @@ bucketbridge-thumbnail and bucketbridge-logger it starts itself:
   and one "ok" log record; no instance was restarted (scale-down stops are
   not crashes).
 
-The daemon runs with a configuration file that keeps the default rules and
+SupervisorTest runs a second daemon whose consumers misbehave on purpose:
+the consumer's "env" reaching it and its output captured with a
+`name[instance]` prefix; the thumbnail consumer with S3 unreachable (nacked
+as transient, retried 5 times under the seed rule's RetryPolicy with
+retry_time_scale 0.01, then dead-lettered, no "Thumbnail Failed"); a command
+that exits at once restarted with backoff (2 to 4 restarts in 8 s, not one
+per 200 ms tick); a missing command reported as a "problem" in health; a
+consumer that ignores SIGTERM killed after the 5 s grace when the daemon
+stops, and the daemon exiting 0.
+
+ConsumersTest's daemon runs with a configuration file that keeps the default rules and
 buckets and sets the consumers: thumbnail with one worker thread per
 instance (so a backlog builds), instances 1..4, scale_depth 4, idle_seconds
 2 (the default of 30 s would make the test wait). The consumer binaries come
@@ -360,6 +370,125 @@ class ConsumersTest(unittest.TestCase):
             self.assertEqual((w, h), expect[key], key)
             self.assert_quadrants(rows, key)
 
+
+class SupervisorTest(unittest.TestCase):
+    """A second daemon whose consumers misbehave on purpose: the thumbnail
+    consumer with its S3 endpoint pointed at a closed port (through the
+    consumer's "env"), a shell that ignores SIGTERM, one that exits at once,
+    and a command that does not exist."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        thumb = consumer_binary("BB_THUMBNAIL", "thumbnail", "bucketbridge-thumbnail")
+        logger = consumer_binary("BB_LOGGER", "logger", "bucketbridge-logger")
+        cls.dead_s3 = f"http://127.0.0.1:{bbdaemon.free_port()}"
+        config = {
+            "eventbridge": {"retry_time_scale": 0.01},
+            "consumers": [
+                {"name": "thumbnail", "command": thumb, "group": "thumbnail",
+                 "env": {"AWS_ENDPOINT_URL": cls.dead_s3}},
+                {"name": "logger", "command": logger, "group": "logger"},
+                {"name": "stubborn", "command": "/bin/sh",
+                 "args": ["-c", "trap '' TERM; echo \"mark=$BB_MARK\"; "
+                                "while :; do sleep 1; done"],
+                 "env": {"BB_MARK": "from-the-config"}},
+                {"name": "crasher", "command": "/bin/sh", "args": ["-c", "echo boom; exit 3"]},
+                {"name": "missing", "command": "/nonexistent/bucketbridge-nothing"},
+            ]}
+        cls.d = Daemon(name=cls.__name__, config=config).start()
+        cls.started = time.monotonic()
+        cls.s3 = boto3.session.Session().client(
+            "s3", endpoint_url=cls.d.endpoint, region_name=bbdaemon.REGION,
+            aws_access_key_id=bbdaemon.ACCESS_KEY, aws_secret_access_key=bbdaemon.SECRET_KEY,
+            config=Config(s3={"addressing_style": "path"}))
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.d.check_clean_exit()
+        finally:
+            super().tearDownClass()
+
+    health = ConsumersTest.health
+    consumer = ConsumersTest.consumer
+    records = ConsumersTest.records
+    statuses = ConsumersTest.statuses
+    consumer_log_tail = ConsumersTest.consumer_log_tail
+    wait_for = ConsumersTest.wait_for
+
+    def log_lines(self, name):
+        try:
+            with open(os.path.join(self.d.data_dir, ".bucketbridge", "logs", f"{name}.log"),
+                      errors="replace") as f:
+                return f.read().splitlines()
+        except OSError:
+            return []
+
+    def test_1_env_and_output_with_prefix(self):
+        """The consumer's "env" reaches it; its output lands in <name>.log with
+        a time and name[instance] prefix."""
+        line = self.wait_for(
+            lambda: [x for x in self.log_lines("stubborn") if x.endswith("mark=from-the-config")],
+            DEADLINE_S, "the stubborn consumer's output")[0]
+        self.assertRegex(line, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ stubborn\[0\] "
+                               r"mark=from-the-config$")
+
+    def test_2_transient_failures_are_retried_then_dead_lettered(self):
+        """S3 unreachable: nacked as transient, retried under the rule's
+        RetryPolicy (MaximumRetryAttempts 5), then in the DLQ; no Thumbnail
+        Failed event, since nothing was wrong with the image."""
+        key = "transient/photo.jpg"
+        with open(os.path.join(FIXTURES, "photo-320x240.jpg"), "rb") as f:
+            self.s3.put_object(Bucket=RAW, Key=key, Body=f.read())
+
+        def dead_lettered():
+            req = urllib.request.Request(self.d.endpoint + "/_bucketbridge/dlq?arn=" + DLQ_ARN,
+                                         headers={"X-Bucketbridge-Token": TOKEN})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                msgs = json.loads(r.read())["Messages"]
+            return [m for m in msgs if json.loads(m["Body"])["detail"]["object"]["key"] == key]
+        [msg] = self.wait_for(dead_lettered, DEADLINE_S, "the upload in the thumbnail DLQ")
+        attrs = msg["MessageAttributes"]
+        self.assertEqual(attrs["RETRY_ATTEMPTS"], "5", attrs)
+        self.assertEqual(attrs["ERROR_CODE"], "ERROR_FROM_TARGET", attrs)
+        retried = [x for x in self.log_lines("thumbnail") if "will be retried" in x]
+        self.assertEqual(len(retried), 6, "\n".join(retried))  # the first attempt and 5 retries
+        self.assertFalse(os.path.exists(os.path.join(self.d.data_dir, THUMBS, key)))
+        self.wait_for(lambda: self.health()["pending_deliveries"] == 0, DEADLINE_S,
+                      "no pending deliveries")
+        self.assertEqual(self.statuses(key), {"received": 1})
+
+    def test_3_restarts_back_off_and_missing_commands_are_reported(self):
+        """A consumer that exits at once is restarted after 1 s, 2 s, 4 s...
+        (not every 200 ms tick); one that cannot be run shows a problem."""
+        missing = self.wait_for(lambda: self.consumer("missing").get("problem"), DEADLINE_S,
+                                "the missing command's problem in health")
+        self.assertIn("could not be run", missing)
+        time.sleep(max(0.0, self.started + 8.0 - time.monotonic()))
+        crasher = self.consumer("crasher")
+        # without backoff: about 40 restarts in 8 s; with it at most 1+2+4 s
+        self.assertGreaterEqual(crasher["restarts"], 2, crasher)
+        self.assertLessEqual(crasher["restarts"], 4, crasher)
+        booms = [x for x in self.log_lines("crasher") if x.endswith("crasher[0] boom")]
+        self.assertGreaterEqual(len(booms), crasher["restarts"])
+
+    def test_4_shutdown_kills_a_consumer_that_ignores_sigterm(self):
+        """SIGTERM to the daemon: consumers get SIGTERM, and SIGKILL after the
+        5 s grace; the daemon then exits 0."""
+        [inst] = self.consumer("stubborn")["instances"]
+        self.assertEqual(inst["state"], "running")
+        p = self.d.proc
+        t0 = time.monotonic()
+        os.kill(p.pid, signal.SIGTERM)
+        rc = p.wait(60)
+        took = time.monotonic() - t0
+        self.d.proc = None
+        self.d.exit_codes.append(rc)
+        self.assertEqual(rc, 0)
+        self.assertGreaterEqual(took, 4.5, "the daemon did not give SIGTERM its grace")
+        with self.assertRaises(ProcessLookupError):
+            os.kill(inst["pid"], 0)
 
 if __name__ == "__main__":
     bbdaemon.main()
