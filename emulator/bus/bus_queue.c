@@ -98,7 +98,25 @@ static int done(struct bus_queue *q, sqlite3_stmt *s)
 
 int bus_queue_recover(struct bus_queue *q)
 {
-    return db_exec(bus_db(q->bus), "UPDATE deliveries SET state=0, holder=NULL WHERE state=1");
+    sqlite3_stmt *s = NULL;
+    int rc = BB_EDB;
+    /* nobody holds anything after a restart: a consumer group's row kept
+     * its visibility deadline in next_ms, which would hold it back for up
+     * to the visibility timeout; due again at once, as on a release */
+    if (sqlite3_prepare_v2(bus_db(q->bus)->sql,
+                           "UPDATE deliveries SET state=0, holder=NULL, next_ms=min(next_ms, ?1)"
+                           " WHERE state=1",
+                           -1, &s, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_bind_int64(s, 1, bus_now_ms(q->bus));
+    if (sqlite3_step(s) == SQLITE_DONE)
+        rc = BB_OK;
+out:
+    if (rc < 0)
+        BB_LOG_ERROR("bus", "recovering deliveries failed", "error=\"%s\"",
+                     sqlite3_errmsg(bus_db(q->bus)->sql));
+    sqlite3_finalize(s);
+    return rc;
 }
 
 int bus_queue_enqueue(struct bus_queue *q, uint64_t seq, const struct bus_rule *r,

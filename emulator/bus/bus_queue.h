@@ -45,7 +45,8 @@ void bus_delivery_cleanup(struct bus_delivery *d);
 struct bus_queue *bus_queue_new(struct bus *b);
 void bus_queue_free(struct bus_queue *q);
 
-/** Puts INFLIGHT rows back to PENDING (at start). */
+/** Puts INFLIGHT rows back to PENDING, due now at the latest (at start:
+ * no consumer holds anything any more). */
 int bus_queue_recover(struct bus_queue *q);
 
 /** Queues a delivery of event @seq to @t of @r, due now. Inside the

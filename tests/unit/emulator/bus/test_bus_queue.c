@@ -253,6 +253,33 @@ static void test_bus_queue_group_visibility_timeout_expires_then_retries(void **
     assert_int_equal(scalar(f, "SELECT count(*) FROM deliveries WHERE grp='grp'"), 0);
 }
 
+static void test_bus_queue_recover_makes_held_group_deliveries_due_at_once(void **state)
+{
+    struct fixture *f = *state;
+    struct bus_queue *q = bus_get_queue(f->bus);
+    struct bus_delivery d[2];
+    int64_t now = bus_now_ms(f->bus), pending, inflight;
+
+    publish(f);
+    /* a member took it with a 60 s visibility timeout, then the daemon died */
+    assert_int_equal(db_begin(&f->db), BB_OK);
+    assert_int_equal(bus_queue_group_take(q, "grp", now, now + 60000, "A", d, 1), 1);
+    assert_int_equal(db_commit(&f->db), BB_OK);
+    bus_delivery_cleanup(&d[0]);
+    /* the next start: pending again, due now rather than in 60 s, no
+     * attempt counted */
+    assert_int_equal(bus_queue_recover(q), BB_OK);
+    bus_queue_group_depth(q, "grp", &pending, &inflight);
+    assert_int_equal(pending, 1);
+    assert_int_equal(inflight, 0);
+    assert_true(bus_queue_group_next_due(q, "grp") <= bus_now_ms(f->bus));
+    assert_int_equal(db_begin(&f->db), BB_OK);
+    assert_int_equal(bus_queue_group_take(q, "grp", bus_now_ms(f->bus), now + 1000, "B", d, 1), 1);
+    assert_int_equal(db_commit(&f->db), BB_OK);
+    bus_delivery_cleanup(&d[0]);
+    assert_int_equal(scalar(f, "SELECT max(attempts) FROM deliveries WHERE grp='grp'"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +294,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             test_bus_queue_group_visibility_timeout_expires_then_retries, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_bus_queue_recover_makes_held_group_deliveries_due_at_once, setup, teardown),
     };
     return cmocka_run_group_tests_name("emulator/bus/bus_queue", tests, NULL, NULL);
 }
