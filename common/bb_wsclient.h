@@ -119,9 +119,15 @@ int bb_wsclient_backoff_ms(int attempt, int min_ms, int max_ms, double jitter01)
  * Splits @url ("ws://host[:port][/path]", also "http://"; IPv6 as
  * "[::1]") into @host (at most @hostlen bytes with its NUL) and *port
  * (default 80). A path, when present, must be BB_WSCLIENT_PATH. Returns 0
- * or BB_EINVAL.
+ * or BB_EINVAL (also for wss:// and https://: see bb_wsclient_parse_url).
  */
 int bb_wsclient_parse_endpoint(const char *url, char *host, size_t hostlen, int *port);
+
+/**
+ * As bb_wsclient_parse_endpoint, and also takes "wss://" and "https://"
+ * (default port 443): *tls is set to 1 for those, else 0.
+ */
+int bb_wsclient_parse_url(const char *url, char *host, size_t hostlen, int *port, int *tls);
 
 /** The request path with "?token=" and @token percent-encoded (no query
  * when @token is NULL or empty). Returns a new string; free with free(). */
@@ -147,6 +153,15 @@ typedef void bb_wsclient_msg_cb(struct bb_wsclient *c, const struct bb_wsclient_
  */
 int bb_wsclient_new(const char *host, int port, const char *token, bb_wsclient_msg_cb *cb,
                     void *arg, struct bb_wsclient **out);
+/**
+ * As bb_wsclient_new, for wss://@host:@port (the daemon's TLS port). With
+ * @ca_file (a PEM file, e.g. the daemon's <data>/.bucketbridge/tls/cert.pem
+ * that its ready file names as tls_cert) the server's certificate must
+ * chain to it; without it (NULL) any self-signed certificate is accepted
+ * unchecked, which is only sound on loopback. @ca_file is copied.
+ */
+int bb_wsclient_new_tls(const char *host, int port, const char *token, const char *ca_file,
+                        bb_wsclient_msg_cb *cb, void *arg, struct bb_wsclient **out);
 /** Closes the connection and frees everything. NULL-safe. Not from the callback. */
 void bb_wsclient_free(struct bb_wsclient *c);
 

@@ -17,6 +17,7 @@
 #include "route.h"
 #include "server.h"
 #include "ws.h"
+#include "ws_tls.h"
 
 #include <errno.h>
 #include <libwebsockets.h>
@@ -54,6 +55,7 @@ struct http_conn {
     /* pending output: out[LWS_PRE..] */
     unsigned char *out;
     size_t out_len;
+    struct ws_tls *tunnel; /* a wss upgrade: the connection is a byte bridge now */
 };
 
 _Static_assert(sizeof(struct http_conn) <= HTTP_CONN_PSS_SIZE, "raise HTTP_CONN_PSS_SIZE");
@@ -444,10 +446,17 @@ static int process(struct http_conn *c, const char *p, size_t n)
             c->in.len = 0;
             break;
         }
-        if (!lws_is_ssl(c->wsi) && ws_is_upgrade(c->in.data, (size_t)end) &&
+        if (ws_is_upgrade(c->in.data, (size_t)end) &&
             ws_token_ok(c->srv, c->in.data, (size_t)end)) {
-            /* the connection becomes a WebSocket carried by lws itself */
-            if (ws_adopt(c->srv, c->wsi, c->in.data, (size_t)end) == BB_OK) {
+            /* the connection becomes a WebSocket carried by lws itself; over
+             * TLS through a byte bridge that keeps this connection (ws_tls.h) */
+            if (lws_is_ssl(c->wsi)) {
+                if (ws_tls_adopt(c->srv, c->wsi, c->in.data, c->in.len, &c->tunnel) == BB_OK) {
+                    bb_buf_cleanup(&c->in);
+                    nconns--;
+                    return 0;
+                }
+            } else if (ws_adopt(c->srv, c->wsi, c->in.data, (size_t)end) == BB_OK) {
                 c->closing = 1;
                 return -1;
             }
@@ -540,6 +549,8 @@ int http_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t
 {
     struct http_conn *c = user;
 
+    if (c != NULL && c->tunnel != NULL && reason != LWS_CALLBACK_RAW_ADOPT)
+        return ws_tls_callback(c->tunnel, wsi, reason, in, len);
     switch (reason) {
     case LWS_CALLBACK_RAW_ADOPT:
         memset(c, 0, sizeof(*c));
@@ -560,7 +571,7 @@ int http_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t
             lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, CONN_BODY_TIMEOUT_S);
         if (process(c, in, len) < 0)
             return -1;
-        if (c->state == CONN_HEAD && c->in.len == 0 && c->req == NULL)
+        if (c->state == CONN_HEAD && c->in.len == 0 && c->req == NULL && c->tunnel == NULL)
             lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, CONN_IDLE_TIMEOUT_S);
         return 0;
     case LWS_CALLBACK_RAW_WRITEABLE:

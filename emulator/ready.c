@@ -40,9 +40,12 @@ int ready_announce(struct server *srv, const char *path, int fd)
         char *https =
             bb_xasprintf("https://%s:%d", strchr(cfg->https_host, ':') ? "[::1]" : cfg->https_host,
                          srv->tls_port);
+        char *wss = bb_xasprintf("wss%s/_bucketbridge/events", https + 5);
         cJSON_AddStringToObject(o, "https", https);
         cJSON_AddNumberToObject(o, "https_port", srv->tls_port);
+        cJSON_AddStringToObject(o, "websocket_tls", wss);
         cJSON_AddStringToObject(o, "tls_cert", srv->tls_cert_path);
+        free(wss);
         free(https);
     }
     cJSON_AddNumberToObject(o, "port", srv->bound_port);

@@ -167,16 +167,6 @@ void route_request(struct http_req *r)
                     "*.localhost) or a configured virtual_host_domains entry.");
         return;
     }
-    if (r->tls && r->head.path_len == 21 &&
-        memcmp(r->head.path, "/_bucketbridge/events", 21) == 0) {
-        /* the WebSocket hand-off (ws.c) moves the socket itself to lws's
-         * WebSocket server; a TLS session cannot move with it */
-        r->op = "WebSocketTLS";
-        error_reply(r, 501, S3E_NOT_IMPLEMENTED,
-                    "The event stream is not offered over TLS (wss); connect to "
-                    "ws://127.0.0.1:<port>/_bucketbridge/events on the plain HTTP port.");
-        return;
-    }
     if (r->head.path_len >= 15 && memcmp(r->head.path, "/_bucketbridge/", 15) == 0) {
         size_t ol = 0;
         const char *origin = http_head_get(&r->head, "origin", &ol);

@@ -7,6 +7,7 @@
 #include "route.h"
 #include "server.h"
 #include "ws_conn.h"
+#include "ws_tls.h"
 #include "bb_buf.h"
 #include "bb_hash.h"
 #include "config.h"
@@ -39,10 +40,17 @@ static int events_cb(struct lws *wsi, enum lws_callback_reasons reason, void *us
     }
 }
 
+static int bridge_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len)
+{
+    return ws_tls_bridge_callback(wsi, (int)reason, user, in, len);
+}
+
 /* bb-events comes first: clients that name no subprotocol get it */
 static const struct lws_protocols ws_protocols[] = {
     {"bb-events", events_cb, WS_CONN_PSS_SIZE, 64 * 1024, 0, NULL, 0},
     {"http", http_dummy, 0, 0, 0, NULL, 0},
+    {WS_TLS_PROTOCOL, bridge_cb, 0, 0, 0, NULL, 0}, /* wss: the pair's raw end (ws_tls.c) */
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 

@@ -24,7 +24,11 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: bucketbridge-tail [options]\n"
-            "  --endpoint URL        ws://HOST:PORT of the daemon (default ws://127.0.0.1:4566)\n"
+            "  --endpoint URL        ws://HOST:PORT of the daemon (default ws://127.0.0.1:4566),\n"
+            "                        or wss://HOST:PORT for its TLS port\n"
+            "  --ca FILE             with wss: check the daemon's certificate against FILE\n"
+            "                        (its <data>/.bucketbridge/tls/cert.pem); without it any\n"
+            "                        self-signed certificate is accepted (loopback use)\n"
             "  --token T             WebSocket token: the daemon's secret key (default $BB_TOKEN,\n"
             "                        else \"test\"); \"\" when it runs with --auth none\n"
             "  --pattern JSON        EventBridge event pattern (default: every event)\n"
@@ -55,6 +59,7 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"endpoint", required_argument, NULL, 'e'},
+        {"ca", required_argument, NULL, 'C'},
         {"token", required_argument, NULL, 't'},
         {"pattern", required_argument, NULL, 'p'},
         {"since", required_argument, NULL, 's'},
@@ -83,6 +88,9 @@ int main(int argc, char **argv)
         switch (opt) {
         case 'e':
             endpoint = optarg;
+            break;
+        case 'C':
+            o.ca_file = optarg;
             break;
         case 't':
             o.token = optarg;
@@ -133,8 +141,8 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (bb_wsclient_parse_endpoint(endpoint, host, sizeof(host), &o.port) < 0) {
-        fprintf(stderr, "bucketbridge-tail: --endpoint wants ws://HOST:PORT\n");
+    if (bb_wsclient_parse_url(endpoint, host, sizeof(host), &o.port, &o.tls) < 0) {
+        fprintf(stderr, "bucketbridge-tail: --endpoint wants ws://HOST:PORT or wss://HOST:PORT\n");
         return 2;
     }
     o.host = host;

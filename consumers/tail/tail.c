@@ -178,7 +178,10 @@ int tail_run(const struct tail_opts *o, volatile sig_atomic_t *stop)
 
     memset(&st, 0, sizeof(st));
     st.o = o;
-    rc = bb_wsclient_new(o->host, o->port, o->token, on_msg, &st, &st.c);
+    if (o->tls)
+        rc = bb_wsclient_new_tls(o->host, o->port, o->token, o->ca_file, on_msg, &st, &st.c);
+    else
+        rc = bb_wsclient_new(o->host, o->port, o->token, on_msg, &st, &st.c);
     if (rc < 0)
         return rc;
     if (o->group != NULL)

@@ -21,6 +21,8 @@ enum tail_format {
 struct tail_opts {
     const char *host;
     int port;
+    int tls;             /* wss:// */
+    const char *ca_file; /* with tls: the CA to check the daemon against; NULL: none */
     const char *token;   /* NULL: none */
     const char *pattern; /* event-pattern JSON or NULL */
     const char *since;   /* start position of the live stream; NULL: latest */

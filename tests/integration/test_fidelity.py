@@ -782,15 +782,28 @@ class HttpsTest(FidelityBase):
         os.unlink(back)
         self.assertTmpEmpty()
 
-    def test_websocket_over_tls_is_refused_clearly(self):
+    def test_websocket_upgrade_over_tls(self):
+        # wss: the upgrade is answered 101 on the TLS port as on the plain
+        # one (tests/integration/test_wss.mjs drives the protocol over it);
+        # without the token it gets the plain port's 403
         ctx = ssl.create_default_context(cafile=self.cert)
+        key = base64.b64encode(os.urandom(16)).decode()
+        hdrs = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                "Sec-WebSocket-Key": key}
         conn = http.client.HTTPSConnection("localhost", self.https_port, context=ctx, timeout=5)
-        conn.request("GET", "/_bucketbridge/events", headers={
-            "Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
-            "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode()})
+        conn.request("GET", "/_bucketbridge/events", headers=hdrs)
         r = conn.getresponse()
-        self.assertEqual(r.status, 501)
-        self.assertIn(b"ws://", r.read())
+        self.assertEqual(r.status, 403)
+        self.assertIn(b"token", r.read())
+        conn.close()
+        conn = http.client.HTTPSConnection("localhost", self.https_port, context=ctx, timeout=5)
+        conn.request("GET", "/_bucketbridge/events?token=" + urllib.parse.quote(self.ready["token"]),
+                     headers=hdrs)
+        r = conn.getresponse()
+        self.assertEqual(r.status, 101)
+        accept = base64.b64encode(hashlib.sha1(
+            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        self.assertEqual(r.getheader("Sec-WebSocket-Accept"), accept)
         conn.close()
 
 

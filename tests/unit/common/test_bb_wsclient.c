@@ -370,6 +370,38 @@ static void test_bb_wsclient_parse_endpoint_rejects(void **state)
                      BB_EINVAL);
 }
 
+static void test_bb_wsclient_parse_url_tells_tls(void **state)
+{
+    char host[64];
+    int port = 0;
+    int tls = -1;
+
+    assert_int_equal(bb_wsclient_parse_url("wss://127.0.0.1:4567/_bucketbridge/events", host,
+                                           sizeof(host), &port, &tls),
+                     BB_OK);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 4567);
+    assert_int_equal(tls, 1);
+    assert_int_equal(bb_wsclient_parse_url("https://localhost", host, sizeof(host), &port, &tls),
+                     BB_OK);
+    assert_string_equal(host, "localhost");
+    assert_int_equal(port, 443);
+    assert_int_equal(tls, 1);
+    assert_int_equal(bb_wsclient_parse_url("wss://[::1]", host, sizeof(host), &port, &tls), BB_OK);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 443);
+    assert_int_equal(bb_wsclient_parse_url("ws://h:9", host, sizeof(host), &port, &tls), BB_OK);
+    assert_int_equal(port, 9);
+    assert_int_equal(tls, 0);
+    assert_int_equal(bb_wsclient_parse_url("http://h", host, sizeof(host), &port, &tls), BB_OK);
+    assert_int_equal(port, 80);
+    assert_int_equal(tls, 0);
+    for (size_t i = 0; i < 4; i++) {
+        static const char *const bad[] = {"wss://", "wss://h:0", "https://h:1/other", "wsss://h"};
+        assert_int_equal(bb_wsclient_parse_url(bad[i], host, sizeof(host), &port, &tls), BB_EINVAL);
+    }
+}
+
 static void test_bb_wsclient_request_path_encodes_token(void **state)
 {
     char *p = bb_wsclient_request_path("test");
@@ -406,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_bb_wsclient_backoff_ms_doubles_caps_and_jitters),
         cmocka_unit_test(test_bb_wsclient_parse_endpoint_forms),
         cmocka_unit_test(test_bb_wsclient_parse_endpoint_rejects),
+        cmocka_unit_test(test_bb_wsclient_parse_url_tells_tls),
         cmocka_unit_test(test_bb_wsclient_request_path_encodes_token),
     };
     return cmocka_run_group_tests_name("common/bb_wsclient", tests, NULL, NULL);
