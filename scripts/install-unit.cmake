@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: MIT
 # Run by `cmake --install` (install(CODE) in the top-level CMakeLists.txt):
 # installs scripts/bucketbridge.service into <prefix>/<datadir>/bucketbridge/
-# with ExecStart naming <prefix>/<bindir>/bucketbridge, the prefix being the
-# one given at install time (--prefix) rather than at configure time.
-# In: BB_UNIT_SRC, BB_UNIT_TMP (a scratch file), BB_BINDIR, BB_DATADIR.
+# and <prefix>/<BB_SYSTEMD_DIR>/ (lib/systemd/system by default) with
+# ExecStart naming <prefix>/<bindir>/bucketbridge, the prefix being the one
+# given at install time (--prefix, or /usr under cpack) rather than at
+# configure time.
+# In: BB_UNIT_SRC, BB_UNIT_TMP (a scratch file), BB_BINDIR, BB_DATADIR,
+# BB_SYSTEMD_DIR (optional).
 if(IS_ABSOLUTE "${BB_BINDIR}")
     set(_bb_bin "${BB_BINDIR}")
 else()
@@ -19,5 +22,15 @@ string(REPLACE "/usr/local/bin/bucketbridge" "${_bb_bin}/bucketbridge" _bb_unit 
 get_filename_component(_bb_tmpdir "${BB_UNIT_TMP}" DIRECTORY)
 file(MAKE_DIRECTORY "${_bb_tmpdir}")
 file(WRITE "${BB_UNIT_TMP}" "${_bb_unit}")
-file(INSTALL DESTINATION "${_bb_dest}" TYPE FILE PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ
-     WORLD_READ FILES "${BB_UNIT_TMP}")
+set(_bb_dests "${_bb_dest}")
+if(BB_SYSTEMD_DIR)
+    if(IS_ABSOLUTE "${BB_SYSTEMD_DIR}")
+        list(APPEND _bb_dests "${BB_SYSTEMD_DIR}")
+    else()
+        list(APPEND _bb_dests "${CMAKE_INSTALL_PREFIX}/${BB_SYSTEMD_DIR}")
+    endif()
+endif()
+foreach(_bb_d IN LISTS _bb_dests)
+    file(INSTALL DESTINATION "${_bb_d}" TYPE FILE PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ
+         WORLD_READ FILES "${BB_UNIT_TMP}")
+endforeach()

@@ -4,6 +4,8 @@ docs/operations.md describes, and the installed daemon runs the seed
 pipeline with the installed consumers.
 
 Checked: bin/ holds the daemon and every consumer (executable);
+share/man/man1/ the five man pages, share/doc/bucketbridge/ the docs,
+lib/systemd/system/ the unit;
 share/bucketbridge/ holds the systemd unit, whose ExecStart names the
 installed daemon, and config.example.json, which the daemon accepts
 (--print-config); `systemd-analyze verify` accepts the unit when it is
@@ -76,6 +78,15 @@ class InstallTest(unittest.TestCase):
             self.assertTrue(os.access(p, os.X_OK), f"{p} not executable")
         for rel in ("bucketbridge.service", "config.example.json"):
             p = self.path("share", "bucketbridge", rel)
+            self.assertTrue(os.path.isfile(p), f"{p} not installed")
+        for page in ("bucketbridge.1", "bucketbridge-cli.1", "bucketbridge-thumbnail.1",
+                     "bucketbridge-logger.1", "bucketbridge-tail.1"):
+            p = self.path("share", "man", "man1", page)
+            self.assertTrue(os.path.isfile(p), f"{p} not installed")
+        for rel in (("lib", "systemd", "system", "bucketbridge.service"),
+                    ("share", "doc", "bucketbridge", "README.md"),
+                    ("share", "doc", "bucketbridge", "configuration.md")):
+            p = self.path(*rel)
             self.assertTrue(os.path.isfile(p), f"{p} not installed")
 
     def test_2_unit(self):
