@@ -16,34 +16,61 @@
  * UNSIGNED-PAYLOAD, or with their real hash computed in a first pass when
  * --sign-stream is given; libcurl adds "Expect: 100-continue" to those.
  *
+ * Other operations (--op):
+ *   putevents  EventBridge PutEvents (POST /, X-Amz-Target AWSEvents.PutEvents,
+ *              signed for "events"), --batch entries per request; a request
+ *              only counts if its answer says FailedEntryCount 0.
+ *   reset      bucketbridge's POST /_bucketbridge/reset with the
+ *              X-Bucketbridge-Token header (--token, default the secret key);
+ *              also reports the duration_ms and objects_removed it answers.
+ *   multipart  one upload of --size bytes in --part-size parts (the last may
+ *              be shorter), --concurrency parts in flight: create, the parts
+ *              (streamed from the generator, UNSIGNED-PAYLOAD), complete,
+ *              then a HEAD that must show the whole size (whether its ETag
+ *              ends in -<parts>, as S3's does, is reported). The clock runs
+ *              from the create to the end of the complete.
+ * --presign (with --op get) reads through SigV4 presigned URLs (query
+ * parameters, signed here with OpenSSL's HMAC: libcurl only signs headers),
+ * computed once per key after the objects are written; before measuring, one
+ * GET with a corrupted signature shows whether the server checks it.
+ *
  * The run is always bounded: by --duration, by --count, and by a per-request
  * timeout.
  */
 #include <curl/curl.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_CONCURRENCY 1024
 #define MAX_DURATION_S 3600.0
 #define MAX_COUNT 100000000L
-#define ERRBODY_MAX 1024
+#define ERRBODY_MAX 4096
+#define ETAG_MAX 128
+#define UPLOAD_ID_MAX 1024
+#define MAX_BATCH 10
+#define MAX_PARTS 10000
+#define MIN_PART (5ULL << 20)
 #define PATTERN_LEN 65536
 #define URL_MAX 1024
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-enum op { OP_PUT, OP_GET };
+/* OP_PART is internal: the parts of an --op multipart run. */
+enum op { OP_PUT, OP_GET, OP_PUTEVENTS, OP_RESET, OP_MULTIPART, OP_PART };
 
 struct options {
     const char *endpoint;
@@ -52,8 +79,12 @@ struct options {
     const char *secret_key;
     const char *region;
     const char *prefix;
+    const char *token;
     enum op op;
     uint64_t size;
+    uint64_t part_size;
+    int batch;
+    long expires;
     int concurrency;
     double duration;
     long count;
@@ -64,18 +95,28 @@ struct options {
     bool create_bucket;
     bool check_size;
     bool sign_stream;
+    bool presign;
     bool verbose;
 };
 
-/* One in-flight request slot: an easy handle and what belongs to its request. */
+/*
+ * One in-flight request slot: an easy handle and what belongs to its request.
+ * The streamed body is the generator's bytes [up_base, up_base + up_len).
+ * err keeps the start of an error answer, or of every answer for the
+ * operations whose answer is read (keep_body).
+ */
 struct slot {
     CURL *easy;
     long key;
     double t0;
+    uint64_t up_base;
+    uint64_t up_len;
     uint64_t up_off;
     uint64_t down;
+    bool keep_body;
     size_t errlen;
     char err[ERRBODY_MAX + 1];
+    char etag[ETAG_MAX];
     char url[URL_MAX];
 };
 
@@ -95,6 +136,9 @@ struct phase {
     double *lat;
     size_t nlat;
     size_t cap;
+    double server_ms; /* reset: the last duration_ms the server answered */
+    long removed;     /* reset: the last objects_removed */
+    long last_seq;    /* reset: the last last_sequence */
 };
 
 /* A worker thread: its own multi handle and its share of the slots. */
@@ -118,6 +162,9 @@ static struct options opt = {
     .keys = 0,
     .timeout_s = 120,
     .stream_above = 64ULL << 20,
+    .part_size = 16ULL << 20,
+    .batch = MAX_BATCH,
+    .expires = 3600,
     .check_size = true,
 };
 
@@ -126,9 +173,20 @@ static char *put_body; /* shared in-memory body, NULL when streaming */
 static bool streaming;
 static struct curl_slist *put_headers;
 static struct curl_slist *get_headers;
+static struct curl_slist *part_headers;
+static struct curl_slist *events_headers;
+static struct curl_slist *reset_headers;
 static char sigv4_param[128];
+static char sigv4_events_param[128];
 static char put_hash_header[128];
 static char prefix_buf[128];
+static char *events_body; /* the PutEvents body every putevents request sends */
+static char **presigned;  /* --presign: one URL per key */
+static char upload_id[UPLOAD_ID_MAX];
+static char upload_id_enc[3 * UPLOAD_ID_MAX];
+static char (*part_etags)[ETAG_MAX];
+static long nparts;
+static char mp_etag[ETAG_MAX]; /* the completed object's ETag, as HEAD shows it */
 static atomic_bool error_shown;
 static pthread_barrier_t start_line;
 
@@ -144,6 +202,21 @@ static void die(const char *msg)
 {
     fprintf(stderr, "bb_loadgen: %s\n", msg);
     exit(2);
+}
+
+/* snprintf that dies instead of truncating. */
+static void fmt(char *dst, size_t cap, const char *f, ...) __attribute__((format(printf, 3, 4)));
+
+static void fmt(char *dst, size_t cap, const char *f, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, f);
+    n = vsnprintf(dst, cap, f, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= cap)
+        die("string too long");
 }
 
 static void *xmalloc(size_t n)
@@ -184,42 +257,153 @@ static void gen_bytes(unsigned char *dst, uint64_t off, size_t len)
     }
 }
 
-/* SHA-256 of the first size bytes of the generated stream, as hex. */
-static void stream_sha256_hex(uint64_t size, char hex[65])
+static void hex_of(const unsigned char *md, unsigned int len, char *hex)
+{
+    for (unsigned int i = 0; i < len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+/* SHA-256 of the generated stream's bytes [off, off + len), as hex. */
+static void range_sha256_hex(uint64_t off, uint64_t len, char hex[65])
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned char *block = xmalloc(PATTERN_LEN);
     unsigned int mdlen = 0;
-    uint64_t off = 0;
 
     if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
         die("sha256 init failed");
-    /* the generated stream is the pattern repeated, so hash it block by block */
-    while (off < size) {
-        uint64_t n = size - off;
+    while (len > 0) {
+        size_t n = len > PATTERN_LEN ? PATTERN_LEN : (size_t)len;
 
-        if (n > PATTERN_LEN)
-            n = PATTERN_LEN;
-        if (EVP_DigestUpdate(ctx, pattern, (size_t)n) != 1)
+        gen_bytes(block, off, n);
+        if (EVP_DigestUpdate(ctx, block, n) != 1)
             die("sha256 update failed");
         off += n;
+        len -= n;
     }
     if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
         die("sha256 final failed");
     EVP_MD_CTX_free(ctx);
-    for (unsigned int i = 0; i < mdlen; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    free(block);
+    hex_of(md, mdlen, hex);
+}
+
+static void sha256_hex(const void *data, size_t len, char hex[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+        die("sha256 failed");
+    hex_of(md, mdlen, hex);
+}
+
+static void hmac_sha256(const void *key, size_t keylen, const char *msg, unsigned char out[32])
+{
+    unsigned int n = 32;
+
+    if (!HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg, strlen(msg), out, &n) ||
+        n != 32)
+        die("HMAC-SHA256 failed");
+}
+
+/* SigV4's URI encoding: everything but unreserved bytes (and '/' if kept) as %XX. */
+static void uri_encode(const char *in, bool keep_slash, char *out, size_t cap)
+{
+    static const char hexdig[] = "0123456789ABCDEF";
+    size_t n = 0;
+
+    for (; *in; in++) {
+        unsigned char c = (unsigned char)*in;
+        bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/');
+
+        if (n + 4 > cap)
+            die("URL too long");
+        if (plain) {
+            out[n++] = (char)c;
+        } else {
+            out[n++] = '%';
+            out[n++] = hexdig[c >> 4];
+            out[n++] = hexdig[c & 15];
+        }
+    }
+    out[n] = '\0';
+}
+
+/*
+ * A SigV4 presigned GET URL for the object key (X-Amz-SignedHeaders=host,
+ * UNSIGNED-PAYLOAD, as the SDKs presign), signed at time now. New string.
+ */
+static char *presign_url(long key, time_t now)
+{
+    char path[URL_MAX];
+    char path_enc[3 * URL_MAX];
+    char host[256];
+    char amz_date[32];
+    char day[16];
+    char scope[128];
+    char cred[256];
+    char cred_enc[3 * 256];
+    char query[1024];
+    char canon[4096];
+    char canon_hash[65];
+    char to_sign[512];
+    char sig[65];
+    char ksecret[256];
+    unsigned char k[32];
+    unsigned char md[32];
+    const char *h = strstr(opt.endpoint, "://");
+    size_t hl;
+    struct tm tm;
+    char *url;
+
+    h = h ? h + 3 : opt.endpoint;
+    hl = strcspn(h, "/");
+    if (hl >= sizeof(host))
+        die("endpoint host too long");
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    gmtime_r(&now, &tm);
+    strftime(amz_date, sizeof(amz_date), "%Y%m%dT%H%M%SZ", &tm);
+    strftime(day, sizeof(day), "%Y%m%d", &tm);
+    fmt(scope, sizeof(scope), "%s/%s/s3/aws4_request", day, opt.region);
+    fmt(cred, sizeof(cred), "%s/%s", opt.access_key, scope);
+    uri_encode(cred, false, cred_enc, sizeof(cred_enc));
+    fmt(path, sizeof(path), "/%s/%s/%ld", opt.bucket, opt.prefix, key);
+    uri_encode(path, true, path_enc, sizeof(path_enc));
+    /* the parameters in byte order, as the canonical query string wants them */
+    fmt(query, sizeof(query),
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=%s&X-Amz-Date=%s"
+        "&X-Amz-Expires=%ld&X-Amz-SignedHeaders=host",
+        cred_enc, amz_date, opt.expires);
+    fmt(canon, sizeof(canon), "GET\n%s\n%s\nhost:%s\n\nhost\nUNSIGNED-PAYLOAD", path_enc, query,
+        host);
+    sha256_hex(canon, strlen(canon), canon_hash);
+    fmt(to_sign, sizeof(to_sign), "AWS4-HMAC-SHA256\n%s\n%s\n%s", amz_date, scope, canon_hash);
+    fmt(ksecret, sizeof(ksecret), "AWS4%s", opt.secret_key);
+    hmac_sha256(ksecret, strlen(ksecret), day, k);
+    hmac_sha256(k, 32, opt.region, k);
+    hmac_sha256(k, 32, "s3", k);
+    hmac_sha256(k, 32, "aws4_request", k);
+    hmac_sha256(k, 32, to_sign, md);
+    hex_of(md, 32, sig);
+    if (asprintf(&url, "%.*s%s?%s&X-Amz-Signature=%s", (int)(h - opt.endpoint + hl), opt.endpoint,
+                 path_enc, query, sig) < 0)
+        die("out of memory");
+    return url;
 }
 
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *userp)
 {
     struct slot *s = userp;
-    uint64_t left = opt.size - s->up_off;
+    uint64_t left = s->up_len - s->up_off;
     size_t n = size * nitems;
 
     if (n > left)
         n = (size_t)left;
-    gen_bytes((unsigned char *)buf, s->up_off, n);
+    gen_bytes((unsigned char *)buf, s->up_base + s->up_off, n);
     s->up_off += n;
     return n;
 }
@@ -232,7 +416,7 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userp)
 
     s->down += n;
     curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
-    if ((code < 200 || code > 299) && s->errlen < ERRBODY_MAX) {
+    if ((s->keep_body || code < 200 || code > 299) && s->errlen < ERRBODY_MAX) {
         size_t take = ERRBODY_MAX - s->errlen;
 
         if (take > n)
@@ -240,6 +424,30 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userp)
         memcpy(s->err + s->errlen, ptr, take);
         s->errlen += take;
         s->err[s->errlen] = '\0';
+    }
+    return n;
+}
+
+/* Keeps the ETag header's value (quotes included) in s->etag. */
+static size_t header_cb(char *buf, size_t size, size_t nitems, void *userp)
+{
+    struct slot *s = userp;
+    size_t n = size * nitems;
+
+    if (n > 5 && strncasecmp(buf, "etag:", 5) == 0) {
+        const char *v = buf + 5;
+        size_t len = n - 5;
+
+        while (len > 0 && (*v == ' ' || *v == '\t')) {
+            v++;
+            len--;
+        }
+        while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+            len--;
+        if (len >= ETAG_MAX)
+            len = ETAG_MAX - 1;
+        memcpy(s->etag, v, len);
+        s->etag[len] = '\0';
     }
     return n;
 }
@@ -256,6 +464,8 @@ static void setopt_common(struct slot *s)
     curl_easy_setopt(e, CURLOPT_PASSWORD, opt.secret_key);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
     curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
     curl_easy_setopt(e, CURLOPT_READDATA, s);
     curl_easy_setopt(e, CURLOPT_TIMEOUT, opt.timeout_s);
@@ -265,38 +475,119 @@ static void setopt_common(struct slot *s)
     curl_easy_setopt(e, CURLOPT_VERBOSE, opt.verbose ? 1L : 0L);
 }
 
+/* Sign the request with libcurl's SigV4 for service param, or not at all (NULL). */
+static void sign_with(CURL *e, const char *param)
+{
+    curl_easy_setopt(e, CURLOPT_AWS_SIGV4, param);
+    curl_easy_setopt(e, CURLOPT_USERNAME, param ? opt.access_key : NULL);
+    curl_easy_setopt(e, CURLOPT_PASSWORD, param ? opt.secret_key : NULL);
+}
+
+/* A body sent from memory with method (PUT or POST); len may be 0. */
+static void body_from_memory(CURL *e, const char *method, const char *body, size_t len)
+{
+    curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body ? body : "");
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, strcmp(method, "POST") == 0 ? NULL : method);
+}
+
+/* A body of the generator's bytes [base, base + len), streamed with PUT. */
+static void body_streamed(struct slot *s, uint64_t base, uint64_t len)
+{
+    CURL *e = s->easy;
+
+    s->up_base = base;
+    s->up_len = len;
+    curl_easy_setopt(e, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+}
+
+static void no_body(CURL *e, bool head)
+{
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(e, CURLOPT_NOBODY, head ? 1L : 0L);
+}
+
+static void object_url(struct slot *s, long key, const char *query)
+{
+    int n = snprintf(s->url, sizeof(s->url), "%s/%s/%s/%ld%s", opt.endpoint, opt.bucket, opt.prefix,
+                     key, query);
+
+    if (n < 0 || (size_t)n >= sizeof(s->url))
+        die("URL too long");
+}
+
 static void prepare(struct slot *s, enum op op, long key)
 {
     CURL *e = s->easy;
-    int n;
 
     s->key = key;
     s->up_off = 0;
+    s->up_base = 0;
+    s->up_len = opt.size;
     s->down = 0;
     s->errlen = 0;
     s->err[0] = '\0';
-    n = snprintf(s->url, sizeof(s->url), "%s/%s/%s/%ld", opt.endpoint, opt.bucket, opt.prefix, key);
-    if (n < 0 || (size_t)n >= sizeof(s->url))
-        die("URL too long");
-    curl_easy_setopt(e, CURLOPT_URL, s->url);
-    if (op == OP_GET) {
-        curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, NULL);
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, get_headers);
-    } else if (streaming) {
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
-        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)opt.size);
+    s->etag[0] = '\0';
+    s->keep_body = op == OP_PUTEVENTS || op == OP_RESET;
+    switch (op) {
+    case OP_GET:
+        no_body(e, false);
+        if (presigned) {
+            fmt(s->url, sizeof(s->url), "%s", presigned[key]);
+            sign_with(e, NULL);
+            curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+        } else {
+            object_url(s, key, "");
+            sign_with(e, sigv4_param);
+            curl_easy_setopt(e, CURLOPT_HTTPHEADER, get_headers);
+        }
+        break;
+    case OP_PUT:
+        object_url(s, key, "");
+        sign_with(e, sigv4_param);
+        if (streaming)
+            body_streamed(s, 0, opt.size);
+        else
+            body_from_memory(e, "PUT", put_body, (size_t)opt.size);
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, put_headers);
-    } else {
-        curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)opt.size);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, put_body);
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, put_headers);
+        break;
+    case OP_PART: {
+        char q[64 + sizeof(upload_id_enc)];
+        uint64_t base = (uint64_t)key * opt.part_size;
+        uint64_t len = opt.size - base < opt.part_size ? opt.size - base : opt.part_size;
+
+        snprintf(q, sizeof(q), "?partNumber=%ld&uploadId=%s", key + 1, upload_id_enc);
+        object_url(s, 0, q); /* the upload's object is key 0 */
+        sign_with(e, sigv4_param);
+        body_streamed(s, base, len);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, part_headers);
+        break;
     }
+    case OP_PUTEVENTS:
+        snprintf(s->url, sizeof(s->url), "%s/", opt.endpoint);
+        sign_with(e, sigv4_events_param);
+        body_from_memory(e, "POST", events_body, strlen(events_body));
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, events_headers);
+        break;
+    case OP_RESET:
+        snprintf(s->url, sizeof(s->url), "%s/_bucketbridge/reset", opt.endpoint);
+        sign_with(e, NULL);
+        body_from_memory(e, "POST", NULL, 0);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, reset_headers);
+        break;
+    case OP_MULTIPART:
+        die("internal: multipart is not a per-request operation");
+    }
+    curl_easy_setopt(e, CURLOPT_URL, s->url);
 }
 
 static void record(struct phase *p, double ms)
@@ -313,6 +604,13 @@ static void record(struct phase *p, double ms)
         p->cap = cap;
     }
     p->lat[p->nlat++] = ms;
+}
+
+static const char *op_name(enum op op)
+{
+    static const char *const names[] = {"put", "get", "putevents", "reset", "multipart", "part"};
+
+    return names[op];
 }
 
 /* Account for one finished request; returns false if it failed. */
@@ -334,13 +632,35 @@ static bool finish(struct phase *p, struct slot *s, CURLcode rc)
         snprintf(why, sizeof(why), "GET returned %" PRIu64 " bytes, expected %" PRIu64, s->down,
                  opt.size);
         ok = false;
+    } else if (p->op == OP_PUTEVENTS && !strstr(s->err, "\"FailedEntryCount\":0")) {
+        snprintf(why, sizeof(why), "PutEvents did not take every entry");
+        ok = false;
+    } else if (p->op == OP_RESET) {
+        const char *d = strstr(s->err, "\"duration_ms\":");
+        const char *o = strstr(s->err, "\"objects_removed\":");
+        const char *q = strstr(s->err, "\"last_sequence\":");
+
+        ok = strstr(s->err, "\"reset\":true") && d && o && q;
+        if (ok) {
+            p->server_ms = strtod(d + 14, NULL);
+            p->removed = strtol(o + 18, NULL, 10);
+            p->last_seq = strtol(q + 16, NULL, 10);
+        } else {
+            snprintf(why, sizeof(why), "the answer is not a successful reset");
+        }
+    } else if (p->op == OP_PART) {
+        ok = s->etag[0] != '\0' && s->key < nparts;
+        if (ok)
+            memcpy(part_etags[s->key], s->etag, ETAG_MAX);
+        else
+            snprintf(why, sizeof(why), "UploadPart answered without an ETag");
     }
     p->done++;
     if (!ok) {
         p->errors++;
         if (!atomic_exchange(&error_shown, true)) {
-            fprintf(stderr, "bb_loadgen: first error: %s %s: %s\n%s%s",
-                    p->op == OP_GET ? "GET" : "PUT", s->url, why, s->err, s->errlen ? "\n" : "");
+            fprintf(stderr, "bb_loadgen: first error: %s %s: %s\n%s%s", op_name(p->op), s->url, why,
+                    s->err, s->errlen ? "\n" : "");
         }
     }
     record(p, ms);
@@ -477,11 +797,11 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: bb_loadgen --endpoint URL --bucket NAME [options]\n"
-            "  --op put|get          operation to measure (default put)\n"
+            "  --op OP               put (default), get, putevents, reset or multipart\n"
             "  --size BYTES          object size (default 4096; suffixes k, m, g = KiB, MiB, GiB)\n"
             "  --concurrency N       requests in flight (default 1, max %d)\n"
             "  --threads N           threads sharing them (default: online CPUs,\n"
-            "                        at most --concurrency)\n"
+            "                        at most --concurrency; multipart: 1)\n"
             "  --duration SECONDS    stop issuing after this long (default 5, max %.0f)\n"
             "  --count N             stop after N requests (default: duration only)\n"
             "  --keys N              GET: objects PUT first and read round-robin\n"
@@ -492,11 +812,20 @@ static void usage(FILE *f)
             "  --no-check            do not require GET bodies of --size bytes\n"
             "  --stream-above BYTES  stream bodies larger than this (default 64m)\n"
             "  --sign-stream         hash streamed bodies first instead of UNSIGNED-PAYLOAD\n"
+            "                        (not for multipart parts, always UNSIGNED-PAYLOAD)\n"
+            "  --presign             get: through SigV4 presigned URLs, signed once per key\n"
+            "  --expires SECONDS     presigned URLs' X-Amz-Expires (default 3600)\n"
+            "  --part-size BYTES     multipart: part size (default 16m, at least 5m)\n"
+            "  --batch N             putevents: entries per request (1 to %d, default %d)\n"
+            "  --token T             reset: X-Bucketbridge-Token (default the secret key)\n"
             "  --timeout SECONDS     per-request timeout (default 120)\n"
             "  --verbose             libcurl verbose output\n"
             "Prints one JSON line: op, size, concurrency, threads, requests, errors, seconds,\n"
-            "req_per_s, mib_per_s, p50_ms, p99_ms, max_ms. Exit 1 if any request failed.\n",
-            MAX_CONCURRENCY, MAX_DURATION_S);
+            "req_per_s, mib_per_s, p50_ms, p99_ms, max_ms, and per operation: events_per_s\n"
+            "(putevents); server_ms, objects_removed, last_sequence (reset); parts, part_size,\n"
+            "create_ms, complete_ms, completed, etag, etag_has_part_count (multipart);\n"
+            "presigned, tampered_status (get --presign). Exit 1 if any request failed.\n",
+            MAX_CONCURRENCY, MAX_DURATION_S, MAX_BATCH, MAX_BATCH);
 }
 
 static uint64_t parse_size(const char *s)
@@ -568,6 +897,11 @@ static void parse_args(int argc, char **argv)
         O_TIMEOUT,
         O_VERBOSE,
         O_THREADS,
+        O_PRESIGN,
+        O_EXPIRES,
+        O_PART_SIZE,
+        O_BATCH,
+        O_TOKEN,
         O_HELP,
     };
     static const struct option longopts[] = {
@@ -590,6 +924,11 @@ static void parse_args(int argc, char **argv)
         {"timeout", required_argument, NULL, O_TIMEOUT},
         {"verbose", no_argument, NULL, O_VERBOSE},
         {"threads", required_argument, NULL, O_THREADS},
+        {"presign", no_argument, NULL, O_PRESIGN},
+        {"expires", required_argument, NULL, O_EXPIRES},
+        {"part-size", required_argument, NULL, O_PART_SIZE},
+        {"batch", required_argument, NULL, O_BATCH},
+        {"token", required_argument, NULL, O_TOKEN},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -608,8 +947,14 @@ static void parse_args(int argc, char **argv)
                 opt.op = OP_PUT;
             else if (strcmp(optarg, "get") == 0)
                 opt.op = OP_GET;
+            else if (strcmp(optarg, "putevents") == 0)
+                opt.op = OP_PUTEVENTS;
+            else if (strcmp(optarg, "reset") == 0)
+                opt.op = OP_RESET;
+            else if (strcmp(optarg, "multipart") == 0)
+                opt.op = OP_MULTIPART;
             else
-                die("--op must be put or get");
+                die("--op must be put, get, putevents, reset or multipart");
             break;
         case O_SIZE:
             opt.size = parse_size(optarg);
@@ -665,6 +1010,21 @@ static void parse_args(int argc, char **argv)
         case O_THREADS:
             opt.threads = (int)parse_long(optarg, 1, 64, "--threads");
             break;
+        case O_PRESIGN:
+            opt.presign = true;
+            break;
+        case O_EXPIRES:
+            opt.expires = parse_long(optarg, 1, 604800, "--expires");
+            break;
+        case O_PART_SIZE:
+            opt.part_size = parse_size(optarg);
+            break;
+        case O_BATCH:
+            opt.batch = (int)parse_long(optarg, 1, MAX_BATCH, "--batch");
+            break;
+        case O_TOKEN:
+            opt.token = optarg;
+            break;
         case O_HELP:
             usage(stdout);
             exit(0);
@@ -677,6 +1037,19 @@ static void parse_args(int argc, char **argv)
         usage(stderr);
         exit(2);
     }
+    if (opt.presign && opt.op != OP_GET)
+        die("--presign goes with --op get");
+    if (opt.op == OP_MULTIPART) {
+        if (opt.part_size < MIN_PART || opt.size == 0)
+            die("multipart wants --part-size of at least 5m and a --size");
+        nparts = (long)((opt.size + opt.part_size - 1) / opt.part_size);
+        if (nparts > MAX_PARTS)
+            die("multipart: more than 10000 parts");
+        opt.count = nparts;
+        opt.threads = 1;
+    }
+    if (!opt.token)
+        opt.token = opt.secret_key;
     if (opt.count == 0)
         opt.count = MAX_COUNT;
     if (opt.threads == 0) {
@@ -692,9 +1065,35 @@ static void parse_args(int argc, char **argv)
     }
 }
 
+/* Appends line to list; dies when out of memory. */
+static struct curl_slist *add_header(struct curl_slist *list, const char *line)
+{
+    struct curl_slist *l = curl_slist_append(list, line);
+
+    if (!l)
+        die("out of memory");
+    return l;
+}
+
+static void build_events_body(void)
+{
+    size_t cap = 256 + (size_t)opt.batch * 160;
+    size_t n = 0;
+
+    events_body = xmalloc(cap);
+    n += (size_t)snprintf(events_body + n, cap - n, "{\"Entries\":[");
+    for (int i = 0; i < opt.batch; i++)
+        n += (size_t)snprintf(events_body + n, cap - n,
+                              "%s{\"Source\":\"bench.loadgen\",\"DetailType\":\"Bench Event\","
+                              "\"Detail\":\"{\\\"n\\\":%d,\\\"prefix\\\":\\\"%s\\\"}\"}",
+                              i ? "," : "", i, opt.prefix);
+    snprintf(events_body + n, cap - n, "]}");
+}
+
 static void build_headers(void)
 {
     char hex[65];
+    char line[256];
 
     /*
      * libcurl 7.88 signs x-amz-content-sha256 when given but does not add it for
@@ -704,14 +1103,25 @@ static void build_headers(void)
      */
     if (streaming && !opt.sign_stream)
         snprintf(hex, sizeof(hex), "UNSIGNED-PAYLOAD");
+    else if (opt.op == OP_PUT || opt.op == OP_GET)
+        range_sha256_hex(0, opt.size, hex);
     else
-        stream_sha256_hex(opt.size, hex);
+        snprintf(hex, sizeof(hex), "%s", EMPTY_SHA256); /* no PUT in this run */
     snprintf(put_hash_header, sizeof(put_hash_header), "x-amz-content-sha256: %s", hex);
-    put_headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
-    put_headers = curl_slist_append(put_headers, put_hash_header);
-    get_headers = curl_slist_append(NULL, "x-amz-content-sha256: " EMPTY_SHA256);
-    if (!put_headers || !get_headers)
-        die("out of memory");
+    put_headers = add_header(NULL, "Content-Type: application/octet-stream");
+    put_headers = add_header(put_headers, put_hash_header);
+    get_headers = add_header(NULL, "x-amz-content-sha256: " EMPTY_SHA256);
+    part_headers = add_header(NULL, "x-amz-content-sha256: UNSIGNED-PAYLOAD");
+    if (opt.op == OP_PUTEVENTS) {
+        build_events_body();
+        sha256_hex(events_body, strlen(events_body), hex);
+        snprintf(line, sizeof(line), "x-amz-content-sha256: %s", hex);
+        events_headers = add_header(NULL, "Content-Type: application/x-amz-json-1.1");
+        events_headers = add_header(events_headers, "X-Amz-Target: AWSEvents.PutEvents");
+        events_headers = add_header(events_headers, line);
+    }
+    snprintf(line, sizeof(line), "X-Bucketbridge-Token: %s", opt.token);
+    reset_headers = add_header(NULL, line);
 }
 
 /* Split the slots and the request budget over the workers. */
@@ -730,7 +1140,7 @@ static struct worker *make_workers(int nworkers, struct slot *slots)
         w[i].nslots = opt.concurrency / nworkers + (i < opt.concurrency % nworkers);
         next += w[i].nslots;
         curl_multi_setopt(w[i].multi, CURLMOPT_MAXCONNECTS, (long)w[i].nslots + 4);
-        w[i].p.op = opt.op;
+        w[i].p.op = opt.op == OP_MULTIPART ? OP_PART : opt.op;
         w[i].p.count = opt.count / nworkers + (i < opt.count % nworkers);
         w[i].p.first_key = i;
         w[i].p.stride = nworkers;
@@ -759,6 +1169,166 @@ static bool populate(struct worker *w)
     return ok;
 }
 
+/*
+ * One blocking request on s's handle, which is in no multi handle at the time,
+ * for the upload's object (key 0) with query; the answer's start is kept in
+ * s->err. Returns the HTTP status, 0 on a transport error.
+ */
+static long blocking(struct slot *s, const char *method, const char *query, const char *body,
+                     struct curl_slist *hdrs)
+{
+    CURL *e = s->easy;
+    long code = 0;
+    CURLcode rc;
+
+    s->keep_body = true;
+    s->errlen = 0;
+    s->err[0] = '\0';
+    s->etag[0] = '\0';
+    s->down = 0;
+    object_url(s, 0, query);
+    sign_with(e, sigv4_param);
+    if (strcmp(method, "HEAD") == 0) {
+        no_body(e, true);
+    } else if (strcmp(method, "DELETE") == 0) {
+        no_body(e, false);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
+    } else {
+        body_from_memory(e, method, body, body ? strlen(body) : 0);
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(e, CURLOPT_URL, s->url);
+    rc = curl_easy_perform(e);
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+    else
+        fprintf(stderr, "bb_loadgen: %s %s: curl: %s\n", method, s->url, curl_easy_strerror(rc));
+    return code;
+}
+
+/* CreateMultipartUpload; sets upload_id and its encoded form. */
+static bool mp_create(struct slot *s)
+{
+    struct curl_slist *h = add_header(NULL, "Content-Type: application/octet-stream");
+    const char *a;
+    const char *b = NULL;
+    long code;
+
+    h = add_header(h, "x-amz-content-sha256: " EMPTY_SHA256);
+    code = blocking(s, "POST", "?uploads=", NULL, h);
+    curl_slist_free_all(h);
+    a = strstr(s->err, "<UploadId>");
+    if (a)
+        b = strstr(a + 10, "</UploadId>");
+    if (code != 200 || !b || b - (a + 10) >= UPLOAD_ID_MAX || b == a + 10) {
+        fprintf(stderr, "bb_loadgen: CreateMultipartUpload %s: HTTP %ld\n%s\n", s->url, code,
+                s->err);
+        return false;
+    }
+    snprintf(upload_id, sizeof(upload_id), "%.*s", (int)(b - (a + 10)), a + 10);
+    uri_encode(upload_id, false, upload_id_enc, sizeof(upload_id_enc));
+    return true;
+}
+
+/* CompleteMultipartUpload with every part's ETag; S3 may answer 200 with an error. */
+static bool mp_complete(struct slot *s)
+{
+    size_t cap = 128 + (size_t)nparts * (64 + ETAG_MAX);
+    char *body = xmalloc(cap);
+    char query[32 + sizeof(upload_id_enc)];
+    char hex[65];
+    char line[128];
+    size_t n = 0;
+    struct curl_slist *h;
+    long code;
+    bool ok;
+
+    n += (size_t)snprintf(body + n, cap - n, "<CompleteMultipartUpload>");
+    for (long i = 0; i < nparts; i++)
+        n += (size_t)snprintf(body + n, cap - n,
+                              "<Part><PartNumber>%ld</PartNumber><ETag>%s</ETag></Part>", i + 1,
+                              part_etags[i]);
+    snprintf(body + n, cap - n, "</CompleteMultipartUpload>");
+    sha256_hex(body, strlen(body), hex);
+    snprintf(line, sizeof(line), "x-amz-content-sha256: %s", hex);
+    h = add_header(NULL, "Content-Type: application/xml");
+    h = add_header(h, line);
+    snprintf(query, sizeof(query), "?uploadId=%s", upload_id_enc);
+    code = blocking(s, "POST", query, body, h);
+    /* moto names the element CompleteMultipartUploadResponse, S3 ...Result */
+    ok = code == 200 && strstr(s->err, "<CompleteMultipartUpload") && !strstr(s->err, "<Error>");
+    if (!ok)
+        fprintf(stderr, "bb_loadgen: CompleteMultipartUpload %s: HTTP %ld\n%s\n", s->url, code,
+                s->err);
+    curl_slist_free_all(h);
+    free(body);
+    return ok;
+}
+
+/*
+ * HEAD of the completed object: it must have the upload's size. Whether its
+ * ETag ends in -<parts>, as S3's does, goes to *s3_etag (not every peer's does).
+ */
+static bool mp_check(struct slot *s, bool *s3_etag)
+{
+    curl_off_t len = -1;
+    char suffix[32];
+    size_t el;
+    size_t sl;
+    size_t n = 0;
+    long code = blocking(s, "HEAD", "", NULL, get_headers);
+
+    curl_easy_getinfo(s->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+    snprintf(suffix, sizeof(suffix), "-%ld\"", nparts);
+    el = strlen(s->etag);
+    sl = strlen(suffix);
+    *s3_etag = el > sl && strcmp(s->etag + el - sl, suffix) == 0;
+    /* kept without its quotes (and anything else JSON would need escaped) */
+    for (size_t i = 0; i < el && n + 1 < sizeof(mp_etag); i++) {
+        unsigned char c = (unsigned char)s->etag[i];
+
+        if (c != '"' && c != '\\' && c >= 0x20)
+            mp_etag[n++] = (char)c;
+    }
+    mp_etag[n] = '\0';
+    if (code == 200 && len == (curl_off_t)opt.size)
+        return true;
+    fprintf(stderr,
+            "bb_loadgen: HEAD %s after the upload: HTTP %ld, %" CURL_FORMAT_CURL_OFF_T
+            " bytes (expected %" PRIu64 ")\n",
+            s->url, code, len, opt.size);
+    return false;
+}
+
+static void mp_abort(struct slot *s)
+{
+    char query[32 + sizeof(upload_id_enc)];
+
+    snprintf(query, sizeof(query), "?uploadId=%s", upload_id_enc);
+    blocking(s, "DELETE", query, NULL, get_headers);
+}
+
+/* The status of a GET of key 0's presigned URL with its signature's last digit changed. */
+static long presign_tamper_status(struct slot *s)
+{
+    char *url = presign_url(0, time(NULL));
+    size_t n = strlen(url);
+    long code = 0;
+
+    url[n - 1] = url[n - 1] == '0' ? '1' : '0';
+    s->keep_body = false;
+    s->errlen = 0;
+    s->err[0] = '\0';
+    no_body(s->easy, false);
+    sign_with(s->easy, NULL);
+    curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(s->easy, CURLOPT_URL, url);
+    if (curl_easy_perform(s->easy) == CURLE_OK)
+        curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+    free(url);
+    return code;
+}
+
 int main(int argc, char **argv)
 {
     struct slot *slots;
@@ -766,21 +1336,28 @@ int main(int argc, char **argv)
     int nworkers;
     double t_start = 0;
     double t_end = 0;
+    double t_mp0 = 0;
+    double create_ms = 0;
+    double complete_ms = 0;
     double secs;
     long done = 0;
     long errors = 0;
+    long tampered = 0;
     double *lat;
     size_t nlat = 0;
     long ok;
     int status;
+    bool mp_ok = true;
+    bool s3_etag = false;
 
     parse_args(argc, argv);
     fill_pattern();
     snprintf(sigv4_param, sizeof(sigv4_param), "aws:amz:%s:s3", opt.region);
+    snprintf(sigv4_events_param, sizeof(sigv4_events_param), "aws:amz:%s:events", opt.region);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         die("curl_global_init failed");
     streaming = opt.size > opt.stream_above;
-    if (!streaming) {
+    if (!streaming && (opt.op == OP_PUT || opt.op == OP_GET)) {
         put_body = xmalloc((size_t)opt.size);
         gen_bytes((unsigned char *)put_body, 0, (size_t)opt.size);
     }
@@ -805,6 +1382,27 @@ int main(int argc, char **argv)
     workers = make_workers(nworkers, slots);
     if (opt.op == OP_GET && !populate(&workers[0]))
         return 1;
+    if (opt.presign) {
+        time_t now = time(NULL);
+
+        presigned = xmalloc((size_t)opt.keys * sizeof(*presigned));
+        for (long k = 0; k < opt.keys; k++)
+            presigned[k] = presign_url(k, now);
+        tampered = presign_tamper_status(&slots[0]);
+    }
+    if (opt.op == OP_MULTIPART) {
+        /* the clock runs from the create; multipart ignores --duration */
+        for (int i = 0; i < nworkers; i++)
+            workers[i].p.count = nparts;
+        opt.duration = MAX_DURATION_S;
+        part_etags = calloc((size_t)nparts, sizeof(*part_etags));
+        if (!part_etags)
+            die("out of memory");
+        t_mp0 = now_s();
+        if (!mp_create(&slots[0]))
+            return 1;
+        create_ms = (now_s() - t_mp0) * 1000.0;
+    }
 
     if (pthread_barrier_init(&start_line, NULL, (unsigned)nworkers + 1) != 0)
         die("pthread_barrier_init failed");
@@ -825,6 +1423,18 @@ int main(int argc, char **argv)
         errors += p->errors;
         nlat += p->nlat;
     }
+    if (opt.op == OP_MULTIPART) {
+        double t = now_s();
+
+        mp_ok = errors == 0 && done == nparts && mp_complete(&slots[0]);
+        t_end = now_s();
+        complete_ms = (t_end - t) * 1000.0;
+        t_start = t_mp0;
+        if (mp_ok)
+            mp_ok = mp_check(&slots[0], &s3_etag);
+        else
+            mp_abort(&slots[0]);
+    }
     lat = xmalloc(nlat * sizeof(*lat));
     nlat = 0;
     for (int i = 0; i < nworkers; i++) {
@@ -836,14 +1446,34 @@ int main(int argc, char **argv)
     if (secs <= 0)
         secs = 1e-9;
     ok = done - errors;
+    /* size is the request body: PutEvents' JSON, none for a reset */
+    if (opt.op == OP_PUTEVENTS)
+        opt.size = strlen(events_body);
+    else if (opt.op == OP_RESET)
+        opt.size = 0;
     printf("{\"op\":\"%s\",\"size\":%" PRIu64 ",\"concurrency\":%d,\"threads\":%d,"
            "\"requests\":%ld,\"errors\":%ld,\"seconds\":%.3f,\"req_per_s\":%.1f,"
-           "\"mib_per_s\":%.2f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
-           opt.op == OP_GET ? "get" : "put", opt.size, opt.concurrency, nworkers, done, errors,
-           secs, (double)ok / secs, (double)ok * (double)opt.size / secs / 1048576.0,
+           "\"mib_per_s\":%.2f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f",
+           op_name(opt.op), opt.size, opt.concurrency, nworkers, done, errors + !mp_ok, secs,
+           (double)ok / secs,
+           (double)(opt.op == OP_MULTIPART ? (mp_ok ? 1 : 0) : ok) * (double)opt.size / secs /
+               1048576.0,
            percentile(lat, nlat, 50), percentile(lat, nlat, 99), nlat ? lat[nlat - 1] : 0.0);
+    if (opt.op == OP_PUTEVENTS)
+        printf(",\"batch\":%d,\"events_per_s\":%.1f", opt.batch, (double)ok * opt.batch / secs);
+    if (opt.op == OP_RESET)
+        printf(",\"server_ms\":%.3f,\"objects_removed\":%ld,\"last_sequence\":%ld",
+               workers[0].p.server_ms, workers[0].p.removed, workers[0].p.last_seq);
+    if (opt.op == OP_MULTIPART)
+        printf(",\"parts\":%ld,\"part_size\":%" PRIu64 ",\"create_ms\":%.1f,\"complete_ms\":%.1f,"
+               "\"completed\":%s,\"etag\":\"%s\",\"etag_has_part_count\":%s",
+               nparts, opt.part_size, create_ms, complete_ms, mp_ok ? "true" : "false", mp_etag,
+               s3_etag ? "true" : "false");
+    if (opt.presign)
+        printf(",\"presigned\":true,\"tampered_status\":%ld", tampered);
+    printf("}\n");
     fflush(stdout);
-    status = errors > 0 || ok == 0 ? 1 : 0;
+    status = errors > 0 || ok == 0 || !mp_ok ? 1 : 0;
 
     for (int i = 0; i < nworkers; i++) {
         curl_multi_cleanup(workers[i].multi);
@@ -854,6 +1484,16 @@ int main(int argc, char **argv)
     pthread_barrier_destroy(&start_line);
     curl_slist_free_all(put_headers);
     curl_slist_free_all(get_headers);
+    curl_slist_free_all(part_headers);
+    curl_slist_free_all(events_headers);
+    curl_slist_free_all(reset_headers);
+    if (presigned) {
+        for (long k = 0; k < opt.keys; k++)
+            free(presigned[k]);
+        free(presigned);
+    }
+    free(part_etags);
+    free(events_body);
     free(workers);
     free(slots);
     free(lat);

@@ -13,6 +13,7 @@ SCENARIOS = [
     ("get-4k-c16", "GET 4 KiB, c=16"),
     ("put-1m-c4", "PUT 1 MiB, c=4"),
     ("get-1m-c4", "GET 1 MiB, c=4"),
+    ("presign-get-4k-c16", "GET 4 KiB presigned, c=16"),
 ]
 
 BARS = {
@@ -20,6 +21,8 @@ BARS = {
     "startup_ms": 20.0,
     "idle_mib": 10.0,
     "rss_increase_mib": 16.0,
+    "ready_ms": 50.0,  # issue 10: --ephemeral start to the ready file
+    "reset_ms": 100.0,  # issue 10: reset with 1,000 objects and 10,000 events
 }
 
 
@@ -43,6 +46,15 @@ def fmt_num(v, digits=0):
     return f"{v:,.{digits}f}"
 
 
+def pct(values, p):
+    """Nearest-rank percentile."""
+    if not values:
+        return None
+    v = sorted(values)
+    rank = max(1, min(len(v), -(-len(v) * p // 100)))
+    return v[int(rank) - 1]
+
+
 def fmt_ms(v):
     if v is None:
         return "-"
@@ -56,6 +68,9 @@ def main():
     load_runs = {}
     startups = {}
     rss = {}
+    multipart = {}
+    ready = {}
+    resets = []
     env = {}
     for r in rows:
         if r["kind"] == "env":
@@ -73,6 +88,12 @@ def main():
             startups.setdefault(name, []).append(r["result"]["startup_ms"])
         elif kind == "rss":
             rss[name] = r
+        elif kind == "multipart":
+            multipart.setdefault(name, []).append(r)
+        elif kind == "ready":
+            ready.setdefault(r["consumers"], []).append(r["result"])
+        elif kind == "reset":
+            resets.append(r)
 
     def stat(name, scen, key):
         runs = load_runs.get((name, scen), [])
@@ -116,13 +137,25 @@ def main():
             cells.append(cell)
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     out.append("")
+    tamper = []
+    for name in measured:
+        codes = sorted({x.get("tampered_status") for x in load_runs.get((name, "presign-get-4k-c16"), [])
+                        if x.get("tampered_status") is not None})
+        if codes and name != "null":
+            verdict = "refused" if all(c == 403 for c in codes) else "**accepted**" if all(
+                200 <= c < 300 for c in codes) else "answered"
+            tamper.append(f"{name} {verdict} ({', '.join(str(c) for c in codes)})")
+    if tamper:
+        out.append("Presigned URLs are signed once per key (SigV4 query parameters, "
+                   "`X-Amz-SignedHeaders=host`). A presigned GET whose signature's last digit "
+                   "was changed: " + "; ".join(tamper) + ".\n")
     if "null" in measured:
         out.append(
             "`null` is bb_nullsrv, which answers 200 to everything without storing: "
             "its column is the signing load generator's ceiling (its GETs return no body).\n"
         )
 
-    res_servers = measured
+    res_servers = [s for s in measured if s in startups or s in rss]
     big_mib = None
     if res_servers:
         for r in rss.values():
@@ -157,6 +190,91 @@ def main():
             out.append("`null`'s startup is the method's floor: fork, exec and the probe's "
                        "first connection to a server with nothing to set up.\n")
 
+    mp_inc = {}
+    if multipart:
+        first = next(iter(multipart.values()))[0]["result"]
+        size = first.get("size", 0) / 1048576
+        psize = first.get("part_size", 0) / 1048576
+        out.append(f"### Multipart upload: {size:,.0f} MiB in {psize:,.0f} MiB parts, "
+                   f"{first.get('concurrency', '?')} in flight\n")
+        out.append("| server | MiB/s (median) | runs ok | complete, ms | idle RSS, MiB "
+                   "| peak RSS, MiB | RSS increase, MiB (max) | ETag ends in -parts |")
+        out.append("|---|---|---|---|---|---|---|---|")
+        for name in measured:
+            runs = multipart.get(name)
+            if not runs:
+                continue
+            good = [r for r in runs if r["result"].get("completed") and
+                    r["result"].get("errors", 1) == 0]
+            mibs = med([r["result"]["mib_per_s"] for r in good])
+            comp = med([r["result"]["complete_ms"] for r in good])
+            idle = med([r["idle_kib"] / 1024 for r in runs])
+            peak = max(r["peak_kib"] / 1024 for r in runs)
+            inc = max((r["peak_kib"] - r["idle_kib"]) / 1024 for r in runs)
+            mp_inc[name] = (inc, len(good) == len(runs))
+            etag = {r["result"].get("etag_has_part_count") for r in good}
+            etag_cell = "-" if not etag else "yes" if etag == {True} else "no" if etag == {
+                False} else "mixed"
+            out.append(f"| {name} | {fmt_num(mibs, 1)} | {len(good)} of {len(runs)} | "
+                       f"{fmt_num(comp)} | {fmt_num(idle, 1)} | {fmt_num(peak, 1)} | "
+                       f"{fmt_num(inc, 1)} | {etag_cell} |")
+        out.append("")
+        out.append("MiB/s is the object's size over the time from CreateMultipartUpload to the "
+                   "end of CompleteMultipartUpload; each run is on a fresh server. A run counts "
+                   "when the complete succeeded and a HEAD showed the object's full size.\n")
+
+    if ready or resets:
+        out.append("### CI mode (bucketbridge): ready file and reset\n")
+    if ready:
+        out.append("| start | ready file written, ms: median (p90, min-max) | n | health after "
+                   "ready | stop (SIGTERM to exit), ms median | ephemeral dir removed |")
+        out.append("|---|---|---|---|---|---|")
+        for mode, label in (("on", "default consumers"), ("off", "--no-consumers")):
+            rs = ready.get(mode, [])
+            if not rs:
+                continue
+            ms = [x["ready_ms"] for x in rs]
+            health = sorted({x["health_status"] for x in rs})
+            removed = sum(1 for x in rs if x.get("data_dir_removed"))
+            out.append(f"| {label} | {fmt_ms(med(ms))} ({fmt_ms(pct(ms, 90))}, "
+                       f"{fmt_ms(min(ms))}-{fmt_ms(max(ms))}) | {len(ms)} | "
+                       f"{', '.join(str(h) for h in health)} | "
+                       f"{fmt_num(med([x['stop_ms'] for x in rs]))} | {removed} of {len(rs)} |")
+        out.append("")
+        out.append("From fork to the ready file's rename into place (inotify on its directory), "
+                   "for `bucketbridge --ephemeral --listen 127.0.0.1:0 --ready-file F`; then, "
+                   "not timed, a GET of /_bucketbridge/health from the file's endpoint.\n")
+    reset_ok = []
+    if resets:
+        prev = 0
+        for r in resets:
+            res = r["result"]
+            seq = res.get("last_sequence", 0)
+            ok = res.get("errors", 1) == 0 and res.get("requests", 0) == 1
+            reset_ok.append((r, ok, seq - prev if ok else None))
+            if ok:
+                prev = seq
+        good = [(r["result"], d) for r, ok, d in reset_ok if ok]
+        client = [x["p50_ms"] for x, _ in good]
+        server = [x["server_ms"] for x, _ in good]
+        objs = sorted({x["objects_removed"] for x, _ in good})
+        evs = [d for _, d in good]
+        r0 = resets[0]
+        out.append(f"Reset with {r0['objects']:,} objects and {r0['events']:,} PutEvents events "
+                   f"(plus one event per object) in the journal and the logger's queue:\n")
+        out.append("| resets ok | client, ms: median (min-max) | server duration_ms: median "
+                   "(min-max) | objects removed | events journaled per round |")
+        out.append("|---|---|---|---|---|")
+        if good:
+            out.append(f"| {len(good)} of {len(resets)} | {fmt_ms(med(client))} "
+                       f"({fmt_ms(min(client))}-{fmt_ms(max(client))}) | {fmt_ms(med(server))} "
+                       f"({fmt_ms(min(server))}-{fmt_ms(max(server))}) | "
+                       f"{', '.join(str(o) for o in objs)} | "
+                       f"{', '.join(f'{e:,}' for e in sorted(set(evs)))} |")
+        else:
+            out.append(f"| 0 of {len(resets)} | - | - | - | - |")
+        out.append("")
+
     bb = "bucketbridge"
     if bb in measured:
         out.append("### bucketbridge against the bar\n")
@@ -189,6 +307,26 @@ def main():
             checks.append((f"idle RSS < {BARS['idle_mib']:.0f} MiB", idle < BARS["idle_mib"]))
             checks.append((f"RSS increase during the big PUT < {BARS['rss_increase_mib']:.0f} MiB",
                            ok and inc < BARS["rss_increase_mib"]))
+        if bb in mp_inc:
+            inc, all_ok = mp_inc[bb]
+            checks.append((f"RSS increase during the multipart upload < "
+                           f"{BARS['rss_increase_mib']:.0f} MiB", all_ok and
+                           inc < BARS["rss_increase_mib"]))
+        for mode, label in (("on", "with consumers"), ("off", "without consumers")):
+            ms = [x["ready_ms"] for x in ready.get(mode, [])]
+            if ms:
+                checks.append((f"ready file {label} < {BARS['ready_ms']:.0f} ms (median)",
+                               med(ms) < BARS["ready_ms"]))
+        if reset_ok:
+            good = [r["result"] for r, ok, _ in reset_ok if ok]
+            want_objs = resets[0]["objects"]
+            # the journal must really have held the events: seq grew by at least that much
+            full = all(r["result"].get("objects_removed") == want_objs and d is not None and
+                       d >= resets[0]["events"] for r, ok, d in reset_ok if ok)
+            if good:
+                checks.append((f"reset < {BARS['reset_ms']:.0f} ms (median, client side)",
+                               len(good) == len(reset_ok) and full and
+                               med([x["p50_ms"] for x in good]) < BARS["reset_ms"]))
         for what, passed in checks:
             out.append(f"- [{'x' if passed else ' '}] {what}: {'PASS' if passed else 'FAIL'}")
         out.append("")

@@ -22,13 +22,21 @@
 #   BENCH_SETTLE [1]    seconds a fresh server idles before its RSS is read
 #   BENCH_OUT [mktemp]  directory for results.jsonl, report.md and server logs
 #   BUCKETBRIDGE_ARGS [] extra bucketbridge options, e.g. "--log-level warn"
+#   BENCH_PARTS ["load startup rss multipart ci"]  which parts to run
+#   BENCH_MP_SIZE [1g] BENCH_MP_PART [16m] BENCH_MP_CONC [8] BENCH_MP_RUNS [3]
+#                       the multipart upload: size, part size, parts in flight,
+#                       runs per server (each on a fresh server)
+#   BENCH_READY_STARTS [20]  bucketbridge --ephemeral starts timed to the
+#                       ready file, with consumers and without (alternating)
+#   BENCH_RESETS [5]    resets timed, each after writing BENCH_RESET_OBJECTS
+#                       [1000] objects and BENCH_RESET_EVENTS [10000] events
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
 usage() {
-    sed -n '3,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '3,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     echo "usage: bench/run.sh [--build-dir DIR] [--servers \"LIST\"] [--seconds N] [--out DIR]"
 }
 
@@ -60,6 +68,15 @@ REPEATS=${BENCH_REPEATS:-3}
 STARTS=${BENCH_STARTS:-5}
 BIG=${BENCH_BIG:-1g}
 SETTLE=${BENCH_SETTLE:-1}
+PARTS=" ${BENCH_PARTS:-load startup rss multipart ci} "
+MP_SIZE=${BENCH_MP_SIZE:-1g}
+MP_PART=${BENCH_MP_PART:-16m}
+MP_CONC=${BENCH_MP_CONC:-8}
+MP_RUNS=${BENCH_MP_RUNS:-3}
+READY_STARTS=${BENCH_READY_STARTS:-20}
+RESETS=${BENCH_RESETS:-5}
+RESET_OBJECTS=${BENCH_RESET_OBJECTS:-1000}
+RESET_EVENTS=${BENCH_RESET_EVENTS:-10000}
 
 for tool in "$LOADGEN" "$STARTPROBE"; do
     if [ ! -x "$tool" ]; then
@@ -213,6 +230,7 @@ scenarios=(
     "get-4k-c16 --op get --size 4096 --concurrency 16"
     "put-1m-c4 --op put --size 1m --concurrency 4"
     "get-1m-c4 --op get --size 1m --concurrency 4"
+    "presign-get-4k-c16 --op get --presign --size 4096 --concurrency 16"
 )
 
 # throughput: every scenario runs on every live server in turn, so that the
@@ -250,37 +268,125 @@ bench_startup() {
     done
 }
 
-bench_rss() {
-    local name=$1 idle peak hwm sampler line samples extra=()
-    start "$name" || return 1
-    sleep "$SETTLE"
-    idle=$(vm_kib "$PID" VmRSS)
-    # reset VmHWM so it holds the peak of the upload alone (Linux >= 4.0)
-    echo 5 >"/proc/$PID/clear_refs" 2>/dev/null || true
-    samples=$work/rss-$name
-    : >"$samples"
+# rss_begin PID FILE: resets VmHWM (Linux >= 4.0) and samples VmRSS every
+# 20 ms into FILE in the background; sets SAMPLER
+rss_begin() {
+    local pid=$1 file=$2
+    echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
+    : >"$file"
     (
-        while alive "$PID"; do
-            vm_kib "$PID" VmRSS >>"$samples"
+        while alive "$pid"; do
+            vm_kib "$pid" VmRSS >>"$file"
             sleep 0.02
         done
     ) &
-    sampler=$!
+    SAMPLER=$!
+}
+
+# rss_end PID FILE: stops the sampler, prints the peak RSS in KiB (VmHWM, or
+# the highest sample if that is higher)
+rss_end() {
+    local hwm peak
+    hwm=$(vm_kib "$1" VmHWM)
+    kill "$SAMPLER" 2>/dev/null || true
+    wait "$SAMPLER" 2>/dev/null || true
+    peak=$(sort -n "$2" | tail -n 1)
+    [ -n "$hwm" ] && [ "${hwm:-0}" -gt "${peak:-0}" ] && peak=$hwm
+    echo "${peak:-0}"
+}
+
+bench_rss() {
+    local name=$1 idle peak line extra=()
+    start "$name" || return 1
+    sleep "$SETTLE"
+    idle=$(vm_kib "$PID" VmRSS)
+    rss_begin "$PID" "$work/rss-$name"
     [ "$CREATE" = 1 ] && extra+=(--create-bucket)
     line=$("$LOADGEN" --endpoint "$URL" --bucket "$BUCKET" --access-key "$AK" \
         --secret-key "$SK" "${extra[@]}" --op put --size "$BIG" --count 1 --timeout 900 \
         2>>"$out/loadgen-$name.err" | tail -n 1) || true
-    hwm=$(vm_kib "$PID" VmHWM)
-    kill "$sampler" 2>/dev/null || true
-    wait "$sampler" 2>/dev/null || true
-    peak=$(sort -n "$samples" | tail -n 1)
-    [ -n "$hwm" ] && [ "${hwm:-0}" -gt "${peak:-0}" ] && peak=$hwm
+    peak=$(rss_end "$PID" "$work/rss-$name")
     [ -n "$line" ] || line='{"requests":0,"errors":1}'
     printf '{"server":"%s","kind":"rss","idle_kib":%s,"peak_kib":%s,"result":%s}\n' \
         "$name" "${idle:-0}" "${peak:-0}" "$line" >>"$results"
     log "  rss idle ${idle} KiB, peak ${peak} KiB during $BIG PUT: $line"
     stop "$PID"
     rm -rf "$work/data/$name-$PORT"
+}
+
+# bench_multipart NAME: one multipart upload of MP_SIZE on a fresh server,
+# with its RSS sampled as in bench_rss
+bench_multipart() {
+    local name=$1 idle peak line extra=()
+    start "$name" || return 1
+    sleep "$SETTLE"
+    idle=$(vm_kib "$PID" VmRSS)
+    rss_begin "$PID" "$work/rss-mp-$name"
+    [ "$CREATE" = 1 ] && extra+=(--create-bucket)
+    line=$("$LOADGEN" --endpoint "$URL" --bucket "$BUCKET" --access-key "$AK" \
+        --secret-key "$SK" "${extra[@]}" --op multipart --size "$MP_SIZE" \
+        --part-size "$MP_PART" --concurrency "$MP_CONC" --timeout 900 \
+        2>>"$out/loadgen-$name.err" | tail -n 1) || true
+    peak=$(rss_end "$PID" "$work/rss-mp-$name")
+    [ -n "$line" ] || line='{"requests":0,"errors":1}'
+    printf '{"server":"%s","kind":"multipart","idle_kib":%s,"peak_kib":%s,"result":%s}\n' \
+        "$name" "${idle:-0}" "${peak:-0}" "$line" >>"$results"
+    log "  multipart: idle ${idle} KiB, peak ${peak} KiB: $line"
+    stop "$PID"
+    rm -rf "$work/data/$name-$PORT"
+}
+
+# bench_ready: `bucketbridge --ephemeral --listen 127.0.0.1:0 --ready-file F`
+# timed from fork to F's appearance, with the default consumers and with
+# --no-consumers, alternating
+bench_ready() {
+    local i mode line args
+    for i in $(seq "$READY_STARTS"); do
+        for mode in on off; do
+            args=(--ephemeral --listen 127.0.0.1:0 --ready-file "$work/ready.json")
+            [ "$mode" = off ] && args+=(--no-consumers)
+            # TMPDIR: the ephemeral data dirs go under $work, removed at the end
+            line=$(TMPDIR=$work "$STARTPROBE" --ready-file "$work/ready.json" --expect-2xx \
+                --timeout 60 -- "$BUCKETBRIDGE" "${args[@]}" 2>>"$out/startprobe.err") || {
+                log "  ready: start $i (consumers $mode) failed, see $out/startprobe.err"
+                continue
+            }
+            printf '{"server":"bucketbridge","kind":"ready","consumers":"%s","result":%s}\n' \
+                "$mode" "$line" >>"$results"
+        done
+        log "  ready: start $i: $line"
+    done
+}
+
+# bench_reset: on one bucketbridge (no consumers, so the logger's queue holds
+# every event), RESETS times: PUT RESET_OBJECTS objects of 1 KiB, send
+# RESET_EVENTS events with PutEvents (10 per request), then time one reset
+bench_reset() {
+    local r line common
+    server_conf bucketbridge
+    BUCKETBRIDGE_ARGS="--no-consumers --log-level warn" start bucketbridge || return 1
+    common=(--endpoint "$URL" --bucket "$BUCKET" --access-key "$AK" --secret-key "$SK")
+    for r in $(seq "$RESETS"); do
+        "$LOADGEN" "${common[@]}" --op put --size 1k --count "$RESET_OBJECTS" --concurrency 8 \
+            --prefix "reset-$r" >/dev/null 2>>"$out/loadgen-reset.err" ||
+            log "  reset $r: writing the objects failed, see $out/loadgen-reset.err"
+        "$LOADGEN" "${common[@]}" --op putevents --batch 10 --count $((RESET_EVENTS / 10)) \
+            --concurrency 4 --prefix "reset-$r" >/dev/null 2>>"$out/loadgen-reset.err" ||
+            log "  reset $r: PutEvents failed, see $out/loadgen-reset.err"
+        line=$("$LOADGEN" "${common[@]}" --op reset --count 1 --token "$SK" \
+            2>>"$out/loadgen-reset.err" | tail -n 1) || true
+        [ -n "$line" ] || line='{"requests":0,"errors":1}'
+        printf '{"server":"bucketbridge","kind":"reset","objects":%s,"events":%s,"result":%s}\n' \
+            "$RESET_OBJECTS" "$RESET_EVENTS" "$line" >>"$results"
+        log "  reset $r: $line"
+    done
+    stop "$PID"
+    rm -rf "$work/data"
+}
+
+has_part() {
+    case $PARTS in *" $1 "*) return 0 ;; esac
+    return 1
 }
 
 # env KEY VALUE: a fact about the run, for the report
@@ -322,8 +428,10 @@ for name in $SERVERS; do
     live_url[$name]=$URL
 done
 
-log "throughput: $REPEATS x ${SECONDS_PER_RUN}s per scenario and server, servers taking turns"
-bench_load
+if has_part load; then
+    log "throughput: $REPEATS x ${SECONDS_PER_RUN}s per scenario and server, servers taking turns"
+    bench_load
+fi
 for name in "${live[@]}"; do
     stop "${live_pid[$name]}"
 done
@@ -331,17 +439,48 @@ rm -rf "$work/data"
 
 for name in "${live[@]}"; do
     server_conf "$name"
-    log "$name: startup time (median of $STARTS)"
-    bench_startup "$name"
-    rm -rf "$work/data"
+    if has_part startup; then
+        log "$name: startup time (median of $STARTS)"
+        bench_startup "$name"
+        rm -rf "$work/data"
+    fi
     # the null server's startup is the probe's floor; its memory means nothing
     [ "$name" = null ] && continue
-    log "$name: idle RSS and RSS during a $BIG streamed PUT"
-    bench_rss "$name" || log "$name: RSS test skipped: it did not start"
-    rm -rf "$work/data"
+    if has_part rss; then
+        log "$name: idle RSS and RSS during a $BIG streamed PUT"
+        bench_rss "$name" || log "$name: RSS test skipped: it did not start"
+        rm -rf "$work/data"
+    fi
 done
 
+# the multipart upload: the servers take turns, run by run (the null server
+# cannot answer CreateMultipartUpload)
+if has_part multipart; then
+    for run in $(seq "$MP_RUNS"); do
+        for name in "${live[@]}"; do
+            [ "$name" = null ] && continue
+            server_conf "$name"
+            log "$name: multipart upload of $MP_SIZE in $MP_PART parts, $MP_CONC in flight" \
+                "(run $run of $MP_RUNS)"
+            bench_multipart "$name" || log "$name: multipart run skipped: it did not start"
+            rm -rf "$work/data"
+        done
+    done
+fi
+
+# CI mode (issue 10), bucketbridge only: ready-file time and reset time
+if has_part ci && [[ " ${live[*]} " == *" bucketbridge "* ]]; then
+    log "bucketbridge: $READY_STARTS starts to the ready file, with and without consumers"
+    bench_ready
+    rm -rf "$work/data"
+    log "bucketbridge: $RESETS resets of $RESET_OBJECTS objects and $RESET_EVENTS events"
+    bench_reset || log "bucketbridge: reset test skipped: it did not start"
+fi
+
 env_row loadavg_end "$(cut -d' ' -f1-3 /proc/loadavg)"
-env_row settings "BENCH_SECONDS=$SECONDS_PER_RUN BENCH_REPEATS=$REPEATS BENCH_STARTS=$STARTS \
-BENCH_BIG=$BIG"
+parts_list=${PARTS# }
+env_row settings "BENCH_PARTS='${parts_list% }' BENCH_SECONDS=$SECONDS_PER_RUN \
+BENCH_REPEATS=$REPEATS BENCH_STARTS=$STARTS BENCH_BIG=$BIG BENCH_MP_SIZE=$MP_SIZE \
+BENCH_MP_PART=$MP_PART BENCH_MP_CONC=$MP_CONC BENCH_MP_RUNS=$MP_RUNS \
+BENCH_READY_STARTS=$READY_STARTS BENCH_RESETS=$RESETS"
 python3 "$here/report.py" "$results" | tee "$out/report.md"
