@@ -96,6 +96,8 @@ static int forward(struct ws_tls *t, struct lws *src, struct lws *dst, struct pi
         return -1;
     }
     if (b->len >= WS_TLS_BUF_HIGH && !b->src_paused) {
+        BB_LOG_DEBUG("ws", "wss bridge full, pausing reads", "dir=%s pending=%zu",
+                     b == &t->up ? "up" : "down", b->len);
         lws_rx_flow_control(src, 0);
         b->src_paused = 1;
     }
