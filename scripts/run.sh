@@ -7,5 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF >/dev/null
-cmake --build build -j"$(nproc)" --target bucketbridge
+# the daemon, the seed pipeline's consumers (found next to it in the build
+# tree) and the command-line tools the README uses
+cmake --build build -j"$(nproc)" --target bucketbridge bucketbridge-thumbnail \
+    bucketbridge-logger bucketbridge-cli bucketbridge-tail
 exec build/emulator/bucketbridge "$@"
