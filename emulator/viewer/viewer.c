@@ -171,8 +171,9 @@ static void api_config(struct http_req *r)
 {
     const struct config *cfg = r->srv->cfg;
     char *host = request_host(r);
-    char *url = bb_xasprintf("http://%s", host);
-    char *ws = bb_xasprintf("ws://%s%s", host, VIEWER_WS_PATH);
+    /* a page served over https talks wss (a browser refuses ws:// there) */
+    char *url = bb_xasprintf("%s://%s", r->tls ? "https" : "http", host);
+    char *ws = bb_xasprintf("%s://%s%s", r->tls ? "wss" : "ws", host, VIEWER_WS_PATH);
     cJSON *o = cJSON_CreateObject();
     cJSON *buckets = cJSON_CreateArray();
 

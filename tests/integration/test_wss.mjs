@@ -309,6 +309,20 @@ describe('wss on the TLS port', () => {
       `wss://127.0.0.1:${d.ready.https_port}/_bucketbridge/events`);
   });
 
+  test('the viewer served over https points its page at wss', async () => {
+    const r = await d.httpsGet('/_bucketbridge/api/config');
+    assert.equal(r.status, 200, r.body);
+    const cfg = JSON.parse(r.body);
+    assert.equal(cfg.ws_url, `wss://127.0.0.1:${d.ready.https_port}/_bucketbridge/events`);
+    assert.equal(cfg.endpoint, `https://127.0.0.1:${d.ready.https_port}`);
+    // and the page's own connection works: token from the config, Origin of the page
+    const c = await open(`?token=${encodeURIComponent(cfg.token)}`,
+      { origin: `https://127.0.0.1:${d.ready.https_port}` });
+    c.send({ type: 'status' });
+    assert.ok((await c.takeType('status')).last_seq >= 0);
+    await c.close();
+  });
+
   test('a pattern subscription over wss gets the object PUT over HTTPS, with its sequence',
     async () => {
       const pattern = { source: ['aws.s3'], 'detail-type': ['Object Created'],
