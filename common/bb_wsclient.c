@@ -488,6 +488,7 @@ struct bb_wsclient {
     lws_sorted_usec_list_t deadline_sul;
     int deadline_hit;
     atomic_int stop;
+    atomic_int wake; /* bb_wsclient_wake() was called */
 };
 
 static int64_t mono_ms(void)
@@ -868,6 +869,7 @@ static int client_new(const char *host, int port, const char *token, int tls, co
         c->rng = 1;
     bb_buf_init(&c->rx, BB_WSCLIENT_MAX_IN);
     atomic_init(&c->stop, 0);
+    atomic_init(&c->wake, 0);
 
     memset(&info, 0, sizeof(info));
     info.port = CONTEXT_PORT_NO_LISTEN;
@@ -1073,7 +1075,7 @@ int bb_wsclient_run(struct bb_wsclient *c, int timeout_ms)
                 lws_sul_schedule(c->ctx, 0, &c->deadline_sul, deadline_cb,
                                  (lws_usec_t)CLOSE_WAIT_MS * 1000);
             }
-        } else if (c->deadline_hit) {
+        } else if (c->deadline_hit || atomic_exchange(&c->wake, 0)) {
             break;
         } else if (!c->connecting && !c->connected && !c->retry_pending) {
             start_connect(c);
@@ -1088,6 +1090,12 @@ int bb_wsclient_run(struct bb_wsclient *c, int timeout_ms)
 void bb_wsclient_stop(struct bb_wsclient *c)
 {
     atomic_store(&c->stop, 1);
+    lws_cancel_service(c->ctx);
+}
+
+void bb_wsclient_wake(struct bb_wsclient *c)
+{
+    atomic_store(&c->wake, 1);
     lws_cancel_service(c->ctx);
 }
 

@@ -224,6 +224,10 @@ int bb_wsclient_run(struct bb_wsclient *c, int timeout_ms);
  * Any thread. */
 void bb_wsclient_stop(struct bb_wsclient *c);
 
+/** Makes the current (or the next) bb_wsclient_run() return 0 at once, so
+ * its caller can act on work another thread finished. Any thread. */
+void bb_wsclient_wake(struct bb_wsclient *c);
+
 /** Routes libwebsockets' own warnings and errors (process-wide) through
  * bb_log under mod=lws; @verbose adds its notices. */
 void bb_wsclient_log_lws(int verbose);

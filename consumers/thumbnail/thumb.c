@@ -40,6 +40,14 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static double mono_ms_f(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
 void thumb_config_init(struct thumb_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -407,7 +415,7 @@ static const char *reason_of(int rc)
 /* The "Thumbnail Created" detail. */
 static char *created_detail(const struct thumb_config *cfg, const struct source *src,
                             const char *etag, char **keys, const struct thumb_image_result *img,
-                            int64_t ms)
+                            int64_t ms, double image_ms)
 {
     cJSON *d = cJSON_CreateObject();
     cJSON *outs = cJSON_AddArrayToObject(d, "outputs");
@@ -435,6 +443,7 @@ static char *created_detail(const struct thumb_config *cfg, const struct source 
         cJSON_AddItemToArray(sizes, cJSON_CreateString(wh));
     }
     cJSON_AddNumberToObject(d, "duration_ms", (double)ms);
+    cJSON_AddNumberToObject(d, "image_ms", (double)(int64_t)(image_ms * 100.0 + 0.5) / 100.0);
     text = cJSON_PrintUnformatted(d);
     cJSON_Delete(d);
     return text;
@@ -453,6 +462,7 @@ void thumb_handle(const struct thumb_config *cfg, struct thumb_s3 *s3, const cJS
     struct source src;
     const char *why = NULL;
     const char *reason = "error";
+    double img_t0;
     int rc;
 
     memset(out, 0, sizeof(*out));
@@ -503,7 +513,9 @@ void thumb_handle(const struct thumb_config *cfg, struct thumb_s3 *s3, const cJS
         retry(out, err);
         goto out;
     }
+    img_t0 = mono_ms_f();
     rc = thumb_image_make(obj.data, obj.len, &cfg->image, &img);
+    out->image_ms = mono_ms_f() - img_t0;
     if (rc == -ENOMEM) {
         retry(out, img.error);
         goto out;
@@ -538,7 +550,7 @@ void thumb_handle(const struct thumb_config *cfg, struct thumb_s3 *s3, const cJS
     out->status = THUMB_DONE;
     out->out_key = bb_xstrdup(keys[0]);
     out->duration_ms = mono_ms() - t0;
-    out->detail = created_detail(cfg, &src, obj.etag, keys, &img, out->duration_ms);
+    out->detail = created_detail(cfg, &src, obj.etag, keys, &img, out->duration_ms, out->image_ms);
 out:
     if (out->duration_ms == 0)
         out->duration_ms = mono_ms() - t0;

@@ -59,8 +59,9 @@ struct thumb_outcome {
     enum thumb_status status;
     char error[THUMB_ERROR_MAX]; /* FAILED and RETRY: why */
     char *detail;                /* DONE and FAILED: the event Detail (JSON text); free() */
-    int64_t duration_ms;
-    char *out_key; /* DONE: the first thumbnail's key, for the log line; free() */
+    int64_t duration_ms;         /* the whole event: HEAD, GET, image work, PUTs */
+    double image_ms;             /* decode, resize and encode alone (0 when not reached) */
+    char *out_key;               /* DONE: the first thumbnail's key, for the log line; free() */
 };
 
 /** Defaults: bucket my-thumbnails, same key, one 256x256 box, image defaults. */

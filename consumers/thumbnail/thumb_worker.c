@@ -2,8 +2,9 @@
 /*
  * thumb_worker: jobs go to the workers through a mutex + condition
  * variable list (workers block while it is empty); outcomes come back
- * through a bb_queue that the loop drains between short bb_wsclient_run()
- * slices, since the client offers no cross-thread wake-up other than stop.
+ * through a bb_queue, and the worker wakes the loop (bb_wsclient_wake) so
+ * that it publishes and acks at once rather than at the end of its
+ * bb_wsclient_run() slice.
  *
  * A job remembers the connection it arrived on: after a reconnect the
  * daemon has already handed its delivery to someone else, so its ack is
@@ -42,6 +43,7 @@ struct pool {
     struct job *head, *tail;
     int quit;
     struct bb_queue done;
+    struct bb_wsclient *client; /* woken when an outcome is queued */
     pthread_t threads[THUMB_WORKER_MAX];
     int nthreads;
     const struct thumb_worker_conf *wc;
@@ -95,6 +97,7 @@ static void *worker_main(void *arg)
         thumb_handle(pl->wc->cfg, pl->wc->s3, ev, &j->outcome);
         cJSON_Delete(ev);
         bb_queue_push(&pl->done, j);
+        bb_wsclient_wake(pl->client);
     }
 }
 
@@ -179,9 +182,10 @@ static void log_outcome(const struct job *j)
                  o->out_key ? strlen(o->out_key) : 0);
     switch (o->status) {
     case THUMB_DONE:
-        BB_LOG_INFO("thumb", "thumbnail created", "ev=%llu delivery=%lld out=%s ms=%lld",
+        BB_LOG_INFO("thumb", "thumbnail created",
+                    "ev=%llu delivery=%lld out=%s ms=%lld image_ms=%.2f",
                     (unsigned long long)j->seq, (long long)j->delivery, key,
-                    (long long)o->duration_ms);
+                    (long long)o->duration_ms, o->image_ms);
         break;
     case THUMB_SKIPPED:
         BB_LOG_INFO("thumb", "already done for this ETag", "ev=%llu delivery=%lld out=%s",
@@ -261,6 +265,7 @@ int thumb_worker_run(const struct thumb_worker_conf *wc, volatile sig_atomic_t *
     rc = bb_wsclient_join(c, wc->group, wc->workers, wc->visibility_timeout_s);
     if (rc < 0)
         goto out;
+    pl->client = c;
     for (int i = 0; i < wc->workers; i++) {
         if (pthread_create(&pl->threads[i], NULL, worker_main, pl) != 0) {
             rc = BB_EAGAIN;

@@ -38,6 +38,7 @@ Needs boto3 and djpeg (libjpeg-turbo-progs); exits 77 (skip) without them.
 import concurrent.futures
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -295,6 +296,14 @@ class ConsumersTest(unittest.TestCase):
         # one record per status: no duplicate "received", "ok" or any "failed"
         self.assertEqual(self.statuses(key), {"received": 1, "ok": 1})
         self.assertEqual(self.dlq_depth(), 0)
+        # the one completed attempt logs the whole time and the image work in it
+        done = [x for x in self.consumer_log_tail(10000).splitlines()
+                if "thumbnail created" in x and f'out="{key}"' in x]
+        self.assertEqual(len(done), 1, done)
+        ms = float(re.search(r" ms=(\d+)", done[0]).group(1))
+        image_ms = float(re.search(r" image_ms=([\d.]+)", done[0]).group(1))
+        self.assertGreater(image_ms, 0)
+        self.assertLessEqual(image_ms, ms + 1)
 
     def test_2_burst_scales_up_and_down(self):
         names = sorted(SMALL)
