@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Tests for common/bb_wsclient.c, the pure half: message encoders, the
- * decoder, backoff, endpoint parsing and the request path. The connection
- * half is covered by tests/integration/test_websocket.mjs.
+ * decoder, backoff, endpoint parsing and the request path; and
+ * bb_wsclient_wake against a loopback port nobody listens on. The
+ * connection half is covered by tests/integration/test_websocket.mjs.
  */
 #include "bb_test.h"
 
@@ -10,9 +11,15 @@
 #include "bb_mem.h"
 #include "bb_wsclient.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 /* Parses @text, which must be a JSON object. */
 static cJSON *parsed(const char *text)
@@ -418,6 +425,73 @@ static void test_bb_wsclient_request_path_encodes_token(void **state)
     free(p);
 }
 
+/* ---- bb_wsclient_wake ---- */
+
+static double mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A loopback port that was free a moment ago (bound, then closed). */
+static int closed_port(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void ignore_msg(struct bb_wsclient *c, const struct bb_wsclient_msg *m, void *arg)
+{
+    (void)c;
+    (void)m;
+    (void)arg;
+}
+
+static void *wake_later(void *arg)
+{
+    usleep(100 * 1000);
+    bb_wsclient_wake(arg);
+    return NULL;
+}
+
+static void test_bb_wsclient_wake_ends_run_early(void **state)
+{
+    struct bb_wsclient *c = NULL;
+    pthread_t t;
+    double t0;
+
+    (void)state;
+    assert_int_equal(bb_wsclient_new("127.0.0.1", closed_port(), "t", ignore_msg, NULL, &c), 0);
+    /* before run: the next run returns at once */
+    bb_wsclient_wake(c);
+    t0 = mono_s();
+    assert_int_equal(bb_wsclient_run(c, 60000), 0);
+    assert_true(mono_s() - t0 < 30.0);
+    /* from another thread during run */
+    assert_int_equal(pthread_create(&t, NULL, wake_later, c), 0);
+    t0 = mono_s();
+    assert_int_equal(bb_wsclient_run(c, 60000), 0);
+    assert_true(mono_s() - t0 < 30.0);
+    pthread_join(t, NULL);
+    /* the wake was consumed: a short run lasts its timeout */
+    t0 = mono_s();
+    assert_int_equal(bb_wsclient_run(c, 200), 0);
+    assert_true(mono_s() - t0 >= 0.19);
+    bb_wsclient_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -440,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_bb_wsclient_parse_endpoint_rejects),
         cmocka_unit_test(test_bb_wsclient_parse_url_tells_tls),
         cmocka_unit_test(test_bb_wsclient_request_path_encodes_token),
+        cmocka_unit_test(test_bb_wsclient_wake_ends_run_early),
     };
     return cmocka_run_group_tests_name("common/bb_wsclient", tests, NULL, NULL);
 }
