@@ -7,12 +7,25 @@
 #   4000x3000 JPEG (q90), 1920x1080 JPEG (q90), 1024x768 PNG (RGB);
 #   every tool makes a JPEG (q80) that fits in 256x256.
 #
+# Then the whole pipeline on the same inputs (bench/pipeline_bench.mjs): the
+# daemon from BUILD_DIR with the seed rules and both consumers, pinned to the
+# same core, the client on another; one upload at a time, from the signed PUT
+# to the "Thumbnail Created" event (sent once the thumbnail is stored). What
+# the pipeline adds is reported two ways: the wall-clock time of each upload
+# minus the image work of that same upload (image_ms in its event), and the
+# CPU time of the daemon and consumers per image minus the image path's CPU
+# time (bb_thumbbench's cpu_ms_per_thumb).
+#
 # usage: bench/thumbs.sh [BUILD_DIR]     (default: build; use a build without
 #        sanitizers, e.g. cmake -S . -B build-rel -DBB_SANITIZE=OFF)
 # env:   THUMBS_ROUNDS (5) rounds per tool and input, the median is reported;
 #        THUMBS_RUNS (10) process invocations per round for the CLI tools;
-#        THUMBS_CORE (0) the CPU everything is pinned to with taskset.
-# Needs: imagemagick, libvips-tools (apt), taskset (util-linux).
+#        THUMBS_CORE (0) the CPU everything is pinned to with taskset;
+#        THUMBS_PIPELINE (1; 0 skips the pipeline), THUMBS_PIPELINE_N (30)
+#        measured uploads per input, THUMBS_PIPELINE_TMP (the system's temp
+#        dir) where the pipeline daemon's data dir goes.
+# Needs: imagemagick, libvips-tools (apt), taskset (util-linux); for the
+#        pipeline node and bench/node_modules (cd bench && npm install).
 #
 # The CLI tools pay a process start per image (that is how a shell loop or a
 # Lambda-style handler uses them); "vips batch" gives vipsthumbnail all
@@ -25,6 +38,13 @@ BENCH=$BUILD/bench/bb_thumbbench
 ROUNDS=${THUMBS_ROUNDS:-5}
 RUNS=${THUMBS_RUNS:-10}
 CORE=${THUMBS_CORE:-0}
+PIPELINE=${THUMBS_PIPELINE:-1}
+PIPE_N=${THUMBS_PIPELINE_N:-30}
+PIPE_TMP=${THUMBS_PIPELINE_TMP:-${TMPDIR:-/tmp}}
+# the pipeline's client runs beside the pinned core when there is another
+CLIENT_CORES=$(awk -v c="$CORE" -v n="$(getconf _NPROCESSORS_ONLN)" \
+    'BEGIN {s = ""; for (i = 0; i < n; i++) if (i != c) s = s (s == "" ? "" : ",") i;
+            print s == "" ? c : s}')
 CONVERT=/usr/bin/convert  # not a stand-in earlier on PATH
 
 for tool in "$BENCH" "$CONVERT" "$(command -v vipsthumbnail || true)" "$(command -v taskset || true)"; do
@@ -86,21 +106,60 @@ vips_batch() {
     printf '%s\n' "${rates[@]}" | median
 }
 
-printf '\n%-22s %16s %16s %16s %16s\n' "input" "bucketbridge" "vipsthumbnail" "vips batch" \
-    "convert"
-printf '%-22s %16s %16s %16s %16s\n' "" "(in process)" "(per process)" "($RUNS/process)" \
-    "(per process)"
-for f in "$tmp/photo-4000x3000.jpg" "$tmp/photo-1920x1080.jpg" "$tmp/image-1024x768.png"; do
+INPUTS=("$tmp/photo-4000x3000.jpg" "$tmp/photo-1920x1080.jpg" "$tmp/image-1024x768.png")
+
+# field NAME JSON: a number from a one-line JSON object
+field() { echo "$2" | sed -E "s/.*\"$1\":([0-9.]+).*/\\1/"; }
+
+declare -A PIPE
+if [ "$PIPELINE" = 1 ]; then
+    echo "pipeline: $PIPE_N uploads per input, daemon on core $CORE, client on $CLIENT_CORES" >&2
+    while IFS= read -r line; do
+        echo "$line" >&2
+        PIPE[$(echo "$line" | sed -E 's/.*"file":"([^"]+)".*/\1/')]=$line
+    done < <(taskset -c "$CLIENT_CORES" node bench/pipeline_bench.mjs \
+        --bin "$BUILD/emulator/bucketbridge" --n "$PIPE_N" --warmup 3 --core "$CORE" \
+        --tmp "$PIPE_TMP" "${INPUTS[@]}")
+fi
+
+declare -A OURS
+printf '\n%-22s %16s %16s %16s %16s %16s\n' "input" "bucketbridge" "vipsthumbnail" "vips batch" \
+    "convert" "pipeline"
+printf '%-22s %16s %16s %16s %16s %16s\n' "" "(in process)" "(per process)" "($RUNS/process)" \
+    "(per process)" "(upload->stored)"
+for f in "${INPUTS[@]}"; do
     ours_json=$("${PIN[@]}" "$BENCH" --rounds "$ROUNDS" --seconds 1 "$f")
     echo "$ours_json" >&2
-    ours=$(echo "$ours_json" | sed -E 's/.*"thumbs_per_s":([0-9.]+).*/\1/')
+    OURS[$(basename "$f")]=$ours_json
+    ours=$(field thumbs_per_s "$ours_json")
     vips=$(per_process vipsthumbnail "$f" -s 256x256 -o "$tmp/out-vips.jpg[Q=80]")
     vbatch=$(vips_batch "$f")
     im=$(per_process "$CONVERT" "$f" -thumbnail 256x256 -quality 80 "$tmp/out-im.jpg")
-    printf '%-22s %16s %16s %16s %16s\n' "$(basename "$f")" "$ours/s" "$vips/s" "$vbatch/s" \
-        "$im/s"
+    pipe=-
+    [ -n "${PIPE[$(basename "$f")]:-}" ] && pipe="$(field thumbs_per_s "${PIPE[$(basename "$f")]}")/s"
+    printf '%-22s %16s %16s %16s %16s %16s\n' "$(basename "$f")" "$ours/s" "$vips/s" "$vbatch/s" \
+        "$im/s" "$pipe"
 done
 echo
+if [ "$PIPELINE" = 1 ]; then
+    printf '%-22s %10s %10s %12s %12s %12s %10s %10s\n' "input" "image ms" "image cpu" \
+        "pipeline ms" "pipeline p90" "added ms" "pipe cpu" "added cpu"
+    for f in "${INPUTS[@]}"; do
+        b=$(basename "$f")
+        o=${OURS[$b]}
+        p=${PIPE[$b]}
+        printf '%-22s %10s %10s %12s %12s %12s %10s %10s\n' "$b" "$(field ms_per_thumb "$o")" \
+            "$(field cpu_ms_per_thumb "$o")" "$(field total_ms "$p")" "$(field total_p90_ms "$p")" \
+            "$(field overhead_ms "$p")" "$(field cpu_ms "$p")" \
+            "$(awk -v a="$(field cpu_ms "$p")" -v b="$(field cpu_ms_per_thumb "$o")" \
+                'BEGIN {printf "%.2f", a - b}')"
+    done
+    echo "image ms/cpu: bb_thumbbench per thumbnail (wall, CPU); pipeline ms: upload start to" \
+         "Thumbnail Created (median, p90); added ms: median over uploads of (that upload's" \
+         "pipeline ms - its own image_ms); pipe cpu: daemon + consumers CPU ms per image;" \
+         "added cpu: pipe cpu - image cpu. Bar: added under 5 ms."
+    echo
+fi
 echo "thumbnails per second, median of $ROUNDS rounds, one core (taskset -c $CORE);" \
      "$(getconf _NPROCESSORS_ONLN) cores, $(uname -m), $(vipsthumbnail --vips-version 2>/dev/null | head -1)," \
      "$("$CONVERT" -version | head -1 | cut -d' ' -f2-3)"
