@@ -30,6 +30,10 @@ void config_init(struct config *c)
     c->https_enabled = 1;
     c->https_host = bb_xstrdup("127.0.0.1");
     c->https_port = 4567;
+    c->http_max_connections = 10000;
+    c->http_head_timeout_s = 15;
+    c->http_body_timeout_s = 60;
+    c->http_idle_timeout_s = 120;
     if (config_apply_json(c, config_default_json, strlen(config_default_json), err,
                           sizeof(err)) < 0) {
         fprintf(stderr, "embedded default configuration is invalid: %s\n", err);
@@ -257,6 +261,43 @@ static int want_number(const cJSON *v, const char *key, double lo, double hi, ch
     if (!cJSON_IsNumber(v) || v->valuedouble < lo || v->valuedouble > hi) {
         snprintf(err, errlen, "%s: want a number from %g to %g", key, lo, hi);
         return BB_EINVAL;
+    }
+    return BB_OK;
+}
+
+static int apply_http(struct config *c, const cJSON *obj, char *err, size_t errlen)
+{
+    const struct {
+        const char *key;
+        double lo, hi;
+        int *dst;
+    } fields[] = {
+        {"max_connections", 1, 1000000, &c->http_max_connections},
+        {"head_timeout_seconds", 1, 3600, &c->http_head_timeout_s},
+        {"body_timeout_seconds", 1, 3600, &c->http_body_timeout_s},
+        {"idle_timeout_seconds", 1, 86400, &c->http_idle_timeout_s},
+    };
+    const size_t nfields = sizeof(fields) / sizeof(fields[0]);
+    const cJSON *f;
+
+    if (!cJSON_IsObject(obj)) {
+        snprintf(err, errlen, "http: must be an object");
+        return BB_EINVAL;
+    }
+    cJSON_ArrayForEach(f, obj)
+    {
+        size_t i = 0;
+        while (i < nfields && strcmp(f->string, fields[i].key) != 0)
+            i++;
+        if (i == nfields) {
+            snprintf(err, errlen, "http.%s: unknown key", f->string);
+            return BB_EINVAL;
+        }
+        char name[64];
+        snprintf(name, sizeof(name), "http.%s", fields[i].key);
+        if (want_number(f, name, fields[i].lo, fields[i].hi, err, errlen) < 0)
+            return BB_EINVAL;
+        *fields[i].dst = (int)f->valuedouble;
     }
     return BB_OK;
 }
@@ -513,6 +554,8 @@ int config_apply_json(struct config *c, const char *json, size_t len, char *err,
             rc = apply_vhost_domains(c, v, err, errlen);
         } else if (strcmp(k, "https") == 0) {
             rc = apply_https(c, v, err, errlen);
+        } else if (strcmp(k, "http") == 0) {
+            rc = apply_http(c, v, err, errlen);
         } else if (strcmp(k, "rules") == 0) {
             if (!cJSON_IsArray(v)) {
                 snprintf(err, errlen, "rules: must be an array");

@@ -59,6 +59,11 @@ struct config {
     char *https_host;   /* "127.0.0.1" */
     int https_port;     /* 4567; 0 follows the S3 port's "kernel picks" */
     int https_explicit; /* "https" given in a config file: failing to start it is an error */
+    /* the HTTP listener's limits (docs/configuration.md, "http") */
+    int http_max_connections; /* open HTTP connections; more get 503 SlowDown (capped by fds) */
+    int http_head_timeout_s;  /* a request head must arrive within this (slowloris) */
+    int http_body_timeout_s;  /* a body that stops arriving for this long is dropped */
+    int http_idle_timeout_s;  /* an idle keep-alive connection is closed after this */
 };
 
 /** The embedded default configuration, as JSON text (emulator/default-config.json,

@@ -13,6 +13,7 @@
 #include "bb_hash.h"
 #include "bb_log.h"
 #include "bb_mem.h"
+#include "config.h"
 #include "metrics.h"
 #include "route.h"
 #include "server.h"
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,9 +35,10 @@
 #define CONN_MAX_HELD (HTTP_MAX_HEAD + 64 * 1024) /* buffered input cap */
 #define CONN_FILE_CHUNK (128 * 1024)
 #define CONN_DISCARD_MAX (64ull * 1024 * 1024) /* read and drop at most this */
-#define CONN_IDLE_TIMEOUT_S 120 /* an idle keep-alive connection */
-#define CONN_HEAD_TIMEOUT_S 15  /* a whole request head must arrive in this (slowloris) */
-#define CONN_BODY_TIMEOUT_S 60  /* a body that stops arriving */
+/* Timeouts (config "http": idle, head, body seconds) and the connection cap
+ * (config http.max_connections, lowered to fit the descriptor limit) are in
+ * struct config; docs/configuration.md. */
+#define CONN_FD_RESERVE_MIN 64 /* descriptors kept for files, SQLite, pipes */
 
 enum conn_state { CONN_HEAD, CONN_BODY, CONN_RESP };
 
@@ -51,6 +54,7 @@ struct http_conn {
     int send_continue;
     int closing;
     int flow_off;
+    int refused; /* over the connection cap: answered 503, never counted */
     char peer[48];
     /* pending output: out[LWS_PRE..] */
     unsigned char *out;
@@ -65,6 +69,56 @@ static int nconns;
 int http_conn_count(void)
 {
     return nconns;
+}
+
+/* The cap on open connections: http.max_connections, but never so many
+ * that descriptors for files and the database run out (a quarter of the
+ * descriptor limit, at least CONN_FD_RESERVE_MIN, stays free). */
+static int conn_cap(const struct server *srv)
+{
+    static long fd_cap = -1;
+    if (fd_cap < 0) {
+        struct rlimit rl;
+        long n = 1024;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+            n = rl.rlim_cur == RLIM_INFINITY ? 1L << 20 : (long)rl.rlim_cur;
+        long reserve = n / 4 > CONN_FD_RESERVE_MIN ? n / 4 : CONN_FD_RESERVE_MIN;
+        fd_cap = n - reserve > 1 ? n - reserve : 1;
+    }
+    long cap = srv->cfg->http_max_connections;
+    return (int)(cap < fd_cap ? cap : fd_cap);
+}
+
+/* A connection over the cap gets a short 503 SlowDown written straight to
+ * the socket (it is fresh and empty, so a few hundred bytes fit), then is
+ * closed. Warned about at most once a second. */
+static void refuse_connection(struct lws *wsi, int cap)
+{
+    static time_t last_warn;
+    static long refused_since_warn;
+    char msg[512];
+    int body_len;
+    char body[256];
+
+    body_len = snprintf(body, sizeof(body),
+                        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>"
+                        "<Message>Too many open connections (%d at most); close idle ones and "
+                        "retry.</Message></Error>",
+                        cap);
+    int n = snprintf(msg, sizeof(msg),
+                     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n"
+                     "Retry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
+                     body_len, body);
+    if (!lws_is_ssl(wsi) && n > 0 && (size_t)n < sizeof(msg))
+        (void)send(lws_get_socket_fd(wsi), msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+    refused_since_warn++;
+    time_t now = time(NULL);
+    if (now != last_warn) {
+        BB_LOG_WARN("http", "connection refused: too many open connections",
+                    "limit=%d open=%d refused=%ld", cap, nconns, refused_since_warn);
+        last_warn = now;
+        refused_since_warn = 0;
+    }
 }
 
 static int64_t mono_us(void)
@@ -478,7 +532,7 @@ static int write_more(struct http_conn *c)
 
     /* a response in progress: the client is reading, give it time */
     if (c->state == CONN_RESP)
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CONN_BODY_TIMEOUT_S);
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, c->srv->cfg->http_body_timeout_s);
 
     if (c->send_continue) {
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -535,7 +589,7 @@ static int write_more(struct http_conn *c)
     req_free(r);
     c->req = NULL;
     c->state = CONN_HEAD;
-    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CONN_IDLE_TIMEOUT_S);
+    lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, c->srv->cfg->http_idle_timeout_s);
     if (c->flow_off) {
         lws_rx_flow_control(c->wsi, 1);
         c->flow_off = 0;
@@ -556,27 +610,34 @@ int http_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t
         memset(c, 0, sizeof(*c));
         c->wsi = wsi;
         c->srv = lws_context_user(lws_get_context(wsi));
+        if (nconns >= conn_cap(c->srv)) {
+            c->refused = 1;
+            refuse_connection(wsi, conn_cap(c->srv));
+            return -1;
+        }
         c->state = CONN_HEAD;
         bb_buf_init(&c->in, CONN_MAX_HELD);
         lws_get_peer_simple(wsi, c->peer, sizeof(c->peer));
         nconns++;
-        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, CONN_IDLE_TIMEOUT_S);
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, c->srv->cfg->http_idle_timeout_s);
         return 0;
     case LWS_CALLBACK_RAW_RX:
         /* a head has a deadline from its first byte, trickling does not
          * extend it; a body gets a fresh timeout whenever bytes arrive */
         if (c->state == CONN_HEAD && c->in.len == 0)
-            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, CONN_HEAD_TIMEOUT_S);
+            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, c->srv->cfg->http_head_timeout_s);
         else if (c->state == CONN_BODY)
-            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, CONN_BODY_TIMEOUT_S);
+            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, c->srv->cfg->http_body_timeout_s);
         if (process(c, in, len) < 0)
             return -1;
         if (c->state == CONN_HEAD && c->in.len == 0 && c->req == NULL && c->tunnel == NULL)
-            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, CONN_IDLE_TIMEOUT_S);
+            lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, c->srv->cfg->http_idle_timeout_s);
         return 0;
     case LWS_CALLBACK_RAW_WRITEABLE:
         return write_more(c);
     case LWS_CALLBACK_RAW_CLOSE:
+        if (c->refused)
+            return 0;
         req_free(c->req);
         c->req = NULL;
         free(c->out);

@@ -279,6 +279,34 @@ static void test_config_apply_json_checks_consumer_idle_seconds(void **state)
                          "consumers[0].idle");
 }
 
+static void test_config_apply_json_sets_the_http_limits(void **state)
+{
+    struct config c;
+
+    config_init(&c);
+    assert_int_equal(c.http_max_connections, 10000);
+    assert_int_equal(c.http_head_timeout_s, 15);
+    assert_int_equal(c.http_body_timeout_s, 60);
+    assert_int_equal(c.http_idle_timeout_s, 120);
+    assert_apply_ok(&c, "{\"http\": {\"max_connections\": 64, \"head_timeout_seconds\": 2, "
+                        "\"body_timeout_seconds\": 3, \"idle_timeout_seconds\": 4}}");
+    assert_int_equal(c.http_max_connections, 64);
+    assert_int_equal(c.http_head_timeout_s, 2);
+    assert_int_equal(c.http_body_timeout_s, 3);
+    assert_int_equal(c.http_idle_timeout_s, 4);
+    assert_apply_ok(&c, "{\"http\": {\"head_timeout_seconds\": 9}}");
+    assert_int_equal(c.http_head_timeout_s, 9);
+    assert_int_equal(c.http_max_connections, 64); /* keys not given are kept */
+    config_cleanup(&c);
+    assert_apply_refused("{\"http\": {\"max_connections\": 0}}", "http.max_connections");
+    assert_apply_refused("{\"http\": {\"head_timeout_seconds\": \"5\"}}",
+                         "http.head_timeout_seconds");
+    assert_apply_refused("{\"http\": {\"body_timeout_seconds\": 3601}}",
+                         "http.body_timeout_seconds");
+    assert_apply_refused("{\"http\": {\"keepalive\": 1}}", "http.keepalive");
+    assert_apply_refused("{\"http\": 5}", "http");
+}
+
 static void test_config_apply_json_refuses_what_is_not_an_object(void **state)
 {
     struct config c;
@@ -507,6 +535,7 @@ int main(void)
         cmocka_unit_test(test_config_apply_json_refuses_a_bad_durability),
         cmocka_unit_test(test_config_apply_json_refuses_other_bad_values),
         cmocka_unit_test(test_config_apply_json_checks_consumer_idle_seconds),
+        cmocka_unit_test(test_config_apply_json_sets_the_http_limits),
         cmocka_unit_test(test_config_apply_json_refuses_what_is_not_an_object),
         cmocka_unit_test(test_config_load_file_applies_the_file),
         cmocka_unit_test(test_config_load_file_fails_on_a_missing_file),
