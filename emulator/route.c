@@ -66,6 +66,14 @@ int route_host_is_local(const char *host, unsigned long len)
         if (colon != NULL)
             n = (size_t)(colon - host);
     }
+    /* after the name only ":port" ("[::1].evil.example" is not local) */
+    if (n < len) {
+        if (host[n] != ':' || len - n < 2 || len - n > 6)
+            return 0;
+        for (size_t i = n + 1; i < len; i++)
+            if (host[i] < '0' || host[i] > '9')
+                return 0;
+    }
     if ((n == 9 && strncasecmp(host, "localhost", 9) == 0) ||
         (n == 5 && strncmp(host, "[::1]", 5) == 0))
         return 1;
