@@ -5,13 +5,15 @@
  * responses. The daemon's own origins (http://127.0.0.1:<port>,
  * http://localhost:<port> and the https ones) are allowed on every bucket,
  * so the viewer page can upload without a configuration. Rules are kept as
- * JSON (s3_xml_parse_cors) in the bucket_cors table.
+ * JSON (s3_xml_parse_cors) in the bucket_cors table. A POST from a foreign
+ * origin (a form upload needs no preflight) runs only when a rule allows it.
  */
 #include "bb_buf.h"
 #include "bb_err.h"
 #include "bb_log.h"
 #include "bb_mem.h"
 #include "http_conn.h"
+#include "route.h"
 #include "s3_handler.h"
 #include "s3_xml.h"
 #include "server.h"
@@ -201,6 +203,35 @@ void s3_cors_apply(struct s3_req *q)
                          "Origin, Access-Control-Request-Headers, "
                          "Access-Control-Request-Method");
     cJSON_Delete(rules);
+}
+
+int s3_cors_write_allowed(struct s3_req *q)
+{
+    struct http_req *r = q->http;
+    size_t ol = 0;
+    const char *origin = http_head_get(&r->head, "origin", &ol);
+    char o[512];
+    char method[16];
+    cJSON *rules;
+    int ok;
+
+    if (origin == NULL)
+        return 1; /* not a browser, or a same-origin navigation */
+    if (ol > 7 && strncmp(origin, "http://", 7) == 0 && route_host_is_local(origin + 7, ol - 7))
+        return 1;
+    if (ol > 8 && strncmp(origin, "https://", 8) == 0 && route_host_is_local(origin + 8, ol - 8))
+        return 1;
+    if (ol >= sizeof(o))
+        return 0;
+    memcpy(o, origin, ol);
+    o[ol] = '\0';
+    rules = load_rules(q);
+    if (rules == NULL)
+        return 0;
+    snprintf(method, sizeof(method), "%.*s", (int)r->head.method_len, r->head.method);
+    ok = match_rule(rules, o, method, NULL) != NULL;
+    cJSON_Delete(rules);
+    return ok;
 }
 
 void s3_cors_preflight(struct s3_req *q)

@@ -604,6 +604,13 @@ void s3_handler_dispatch(struct http_req *r)
     }
     s3_cors_apply(q);
     fn = choose(q, &r->op);
+    if (method_is(r, "POST") && !s3_cors_write_allowed(q)) {
+        s3_reply_error(q, S3E_ACCESS_DENIED,
+                       "A POST from another web origin needs a bucket CORS rule that allows "
+                       "that origin and POST.",
+                       NULL, 0);
+        return;
+    }
     /* POST Object is authenticated by its signed policy, read from the form */
     if (fn != s3_post_object && s3_auth_check(q) != S3E_NONE)
         return; /* answered */

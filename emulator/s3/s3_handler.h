@@ -112,6 +112,13 @@ void s3_cors_delete(struct s3_req *q);
 void s3_cors_preflight(struct s3_req *q);
 /** Adds the CORS response headers when the request's Origin is allowed. */
 void s3_cors_apply(struct s3_req *q);
+/**
+ * Whether a write a browser sends without a preflight (a POST: the form
+ * upload, or a presigned POST) may run: no Origin, a local one (localhost,
+ * 127.x, [::1]), or one a bucket CORS rule allows for the method. A page on
+ * another site must not write to the developer's buckets.
+ */
+int s3_cors_write_allowed(struct s3_req *q);
 /** POST Object: a browser form upload authenticated by its signed policy. */
 void s3_post_object(struct s3_req *q);
 void s3_post_free(struct s3_post *p);
