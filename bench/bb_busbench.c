@@ -18,6 +18,10 @@
  * read-only; both must have grown by exactly the number of events the
  * clients had acknowledged ("verified": true), else the run is flagged.
  *
+ * Each run also reports the daemon's CPU use (utime+stime) and its threads'
+ * run-queue wait (schedstat) over the wall time, and events per second of
+ * daemon CPU time, which depends much less on what else the machine runs.
+ *
  * Output: one JSON line per run, then one "summary" line per scenario with
  * the median events/s (and the p50/p99 request latency medians) of the runs.
  *
@@ -184,6 +188,7 @@ out:
 
 struct result {
     double events_per_s, req_per_s, p50_ms, p99_ms;
+    double per_cpu_s; /* events per second of daemon CPU time */
     int ok;
 };
 
@@ -230,12 +235,15 @@ static int run_once(enum mode mode, int conc, int rep, struct result *res)
         }
         nstarted++;
     }
+    struct bench_proc_sample ps0, ps1;
+    bench_proc_sample(d.pid, &ps0);
     int64_t t0 = bench_now_ns();
     r.end_ns = t0 + (int64_t)(opt.seconds * 1e9);
     pthread_barrier_wait(&r.go);
     for (int i = 0; i < nstarted; i++)
         pthread_join(w[i].thread, NULL);
     pthread_barrier_destroy(&r.go);
+    bench_proc_sample(d.pid, &ps1);
 
     int64_t t1 = t0;
     uint64_t events = 0, requests = 0, errors = 0;
@@ -269,15 +277,18 @@ static int run_once(enum mode mode, int conc, int rep, struct result *res)
     res->p50_ms = (double)bench_percentile_i64(lat, nlat, 50) / 1e6;
     res->p99_ms = (double)bench_percentile_i64(lat, nlat, 99) / 1e6;
     res->ok = verified && errors == 0;
+    double cpu = ps1.cpu_s - ps0.cpu_s;
+    res->per_cpu_s = cpu > 0 ? (double)events / cpu : 0;
     printf("{\"scenario\":\"%s\",\"concurrency\":%d,\"run\":%d,\"seconds\":%.3f,"
            "\"requests\":%llu,\"errors\":%llu,\"events\":%llu,\"journal_seq_delta\":%llu,"
            "\"journal_rows_delta\":%llu,\"verified\":%s,\"events_per_s\":%.0f,\"req_per_s\":%.0f,"
-           "\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
+           "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"daemon_cpu_pct\":%.1f,"
+           "\"daemon_runq_wait_pct\":%.1f,\"events_per_daemon_cpu_s\":%.0f}\n",
            mode == MODE_PUTEVENTS ? "putevents" : "s3", conc, rep, secs,
            (unsigned long long)requests, (unsigned long long)errors, (unsigned long long)events,
            (unsigned long long)(seq1 - seq0), (unsigned long long)(cnt1 - cnt0),
-           verified ? "true" : "false", res->events_per_s, res->req_per_s, res->p50_ms,
-           res->p99_ms);
+           verified ? "true" : "false", res->events_per_s, res->req_per_s, res->p50_ms, res->p99_ms,
+           100.0 * cpu / secs, 100.0 * (ps1.wait_s - ps0.wait_s) / secs, res->per_cpu_s);
     fflush(stdout);
     free(lat);
     rc = 0;
@@ -294,7 +305,7 @@ out:
 static void scenario(enum mode mode, int conc)
 {
     double eps[MAX_REPEATS] = {0}, rps[MAX_REPEATS] = {0}, p50[MAX_REPEATS] = {0},
-           p99[MAX_REPEATS] = {0};
+           p99[MAX_REPEATS] = {0}, pcpu[MAX_REPEATS] = {0};
     int n = 0, all_ok = 1;
     for (int rep = 0; rep < opt.repeats; rep++) {
         struct result res;
@@ -307,14 +318,16 @@ static void scenario(enum mode mode, int conc)
         rps[n] = res.req_per_s;
         p50[n] = res.p50_ms;
         p99[n] = res.p99_ms;
+        pcpu[n] = res.per_cpu_s;
         n++;
     }
     printf("{\"summary\":\"%s\",\"concurrency\":%d,\"runs\":%d,\"verified\":%s,"
-           "\"events_per_s\":%.0f,\"req_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
+           "\"events_per_s\":%.0f,\"req_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+           "\"events_per_daemon_cpu_s\":%.0f}\n",
            mode == MODE_PUTEVENTS ? "putevents" : "s3", conc, n,
            all_ok && n == opt.repeats ? "true" : "false", bench_median(eps, (size_t)n),
-           bench_median(rps, (size_t)n), bench_median(p50, (size_t)n),
-           bench_median(p99, (size_t)n));
+           bench_median(rps, (size_t)n), bench_median(p50, (size_t)n), bench_median(p99, (size_t)n),
+           bench_median(pcpu, (size_t)n));
     fflush(stdout);
 }
 

@@ -21,7 +21,10 @@
  *            send PutEvents batches of 10 on a fixed schedule of --rate
  *            (5,000) events/s for --seconds. Every subscriber must receive
  *            every accepted event once, in sequence order. Reported: the
- *            delivered rate (all subscribers), loss, lagged notices, the
+ *            delivered rate (all subscribers), the share not delivered by
+ *            the end of the wait (undelivered_pct: late or lost; a
+ *            duplicate or an out-of-order event is counted apart), lagged
+ *            notices, the
  *            daemon's CPU (utime+stime over the wall time, from /proc) and
  *            its peak VmRSS (sampled every 20 ms) and VmHWM.
  *   group    a rule sends source "bench.group" to consumer group benchgroup
@@ -560,7 +563,7 @@ static int fan_subscribed(void *arg)
 }
 
 struct fan_result {
-    double delivered_rate, loss_pct, daemon_cpu_pct, max_rss_mib, drain_ms;
+    double delivered_rate, loss_pct, daemon_cpu_pct, max_rss_mib, drain_ms, per_cpu_s;
     int ok;
 };
 
@@ -690,18 +693,21 @@ static int run_fanout(int rep, struct fan_result *res)
     res->daemon_cpu_pct = span > 0 ? 100.0 * (ps1.cpu_s - ps0.cpu_s) / span : 0;
     res->max_rss_mib = (double)rw.max_rss_kib / 1024.0;
     res->drain_ms = (double)(last_ev - atomic_load(&r.last_pub_ns)) / 1e6;
+    res->per_cpu_s =
+        ps1.cpu_s > ps0.cpu_s ? (double)(delivered + extra) / (ps1.cpu_s - ps0.cpu_s) : 0;
     res->ok = delivered == expected && extra == 0 && disorder == 0 && lagged == 0 && closed == 0 &&
               atomic_load(&r.req_errors) == 0 && atomic_load(&r.failed_entries) == 0;
     printf("{\"scenario\":\"fanout\",\"run\":%d,\"subscribers\":%d,\"target_rate\":%.0f,"
            "\"published\":%" PRIu64 ",\"publish_rate\":%.0f,\"request_errors\":%llu,"
            "\"failed_entries\":%llu,\"expected\":%" PRIu64 ",\"delivered\":%" PRIu64
-           ",\"extra\":%" PRIu64 ",\"loss_pct\":%.4f,\"min_per_subscriber\":%" PRIu64
+           ",\"extra\":%" PRIu64 ",\"undelivered_pct\":%.4f,\"min_per_subscriber\":%" PRIu64
            ",\"out_of_order\":%" PRIu64 ",\"lagged\":%" PRIu64 ",\"closed\":%d,"
            "\"delivered_rate\":%.0f,\"delivered_rate_while_publishing\":%.0f,"
            "\"behind_at_publish_end\":%" PRIu64 ",\"drain_ms_after_last_publish\":%.1f,"
            "\"daemon_cpu_pct\":%.1f,\"daemon_runq_wait_pct\":%.1f,\"bench_cpu_pct\":%.1f,"
            "\"daemon_max_rss_mib\":%.1f,"
-           "\"daemon_hwm_mib\":%.1f,\"rss_samples\":%" PRIu64 "}\n",
+           "\"daemon_hwm_mib\":%.1f,\"rss_samples\":%" PRIu64
+           ",\"delivered_per_daemon_cpu_s\":%.0f}\n",
            rep, r.nsubs, rate, accepted, pub_span > 0 ? (double)accepted / pub_span : 0,
            (unsigned long long)atomic_load(&r.req_errors),
            (unsigned long long)atomic_load(&r.failed_entries), expected, delivered, extra,
@@ -710,7 +716,7 @@ static int run_fanout(int rep, struct fan_result *res)
            expected - (at_pub_end < expected ? at_pub_end : expected), res->drain_ms,
            res->daemon_cpu_pct, span > 0 ? 100.0 * (ps1.wait_s - ps0.wait_s) / span : 0,
            span > 0 ? 100.0 * (self1 - self0) / span : 0, res->max_rss_mib,
-           (double)ps1.hwm_kib / 1024.0, rw.samples);
+           (double)ps1.hwm_kib / 1024.0, rw.samples, res->per_cpu_s);
     fflush(stdout);
     (void)others;
     rc = 0;
@@ -912,7 +918,7 @@ static int write_group_config(void)
 }
 
 struct grp_result {
-    double acked_rate, publish_rate, daemon_cpu_pct, max_rss_mib;
+    double acked_rate, publish_rate, daemon_cpu_pct, max_rss_mib, per_cpu_s;
     int ok;
 };
 
@@ -1040,6 +1046,7 @@ static int run_group(int live, int rep, struct grp_result *res)
     res->publish_rate = t_pub1 > t_pub0 ? (double)accepted / ((double)(t_pub1 - t_pub0) / 1e9) : 0;
     res->daemon_cpu_pct = secs > 0 ? 100.0 * (ps1.cpu_s - ps0.cpu_s) / secs : 0;
     res->max_rss_mib = (double)rw.max_rss_kib / 1024.0;
+    res->per_cpu_s = ps1.cpu_s > ps0.cpu_s ? (double)acked_n / (ps1.cpu_s - ps0.cpu_s) : 0;
     res->ok = acked_n == accepted && seq_end - r.seq_base == accepted && r.dup_deliveries == 0 &&
               r.out_of_range == 0 && r.errors == 0 && r.ack_errors == 0 && depth == 0 &&
               inflight == 0 && sacked == (int64_t)accepted && atomic_load(&r.req_errors) == 0;
@@ -1049,13 +1056,13 @@ static int run_group(int live, int rep, struct grp_result *res)
            ",\"status_depth\":%" PRId64 ",\"status_in_flight\":%" PRId64
            ",\"status_acked\":%" PRId64 ",\"verified\":%s,\"seconds\":%.3f,"
            "\"acked_per_s\":%.0f,\"publish_per_s\":%.0f,\"daemon_cpu_pct\":%.1f,"
-           "\"daemon_runq_wait_pct\":%.1f,"
+           "\"daemon_runq_wait_pct\":%.1f,\"acked_per_daemon_cpu_s\":%.0f,"
            "\"daemon_max_rss_mib\":%.1f,\"per_member_acks\":[",
            live ? "live" : "backlog", rep, r.nm, opt.credit, (unsigned long long)accepted,
            seq_end - r.seq_base, acked_n, r.dup_deliveries, r.redeliveries, depth, inflight, sacked,
            res->ok ? "true" : "false", secs, res->acked_rate, res->publish_rate,
            res->daemon_cpu_pct, secs > 0 ? 100.0 * (ps1.wait_s - ps0.wait_s) / secs : 0,
-           res->max_rss_mib);
+           res->per_cpu_s, res->max_rss_mib);
     for (int i = 0; i < r.nm; i++)
         printf("%s%" PRIu64, i ? "," : "", r.m[i].acks);
     printf("]}\n");
@@ -1115,7 +1122,7 @@ static void scenario_latency(void)
 static void scenario_fanout(void)
 {
     double rate[MAX_REPEATS] = {0}, loss[MAX_REPEATS] = {0}, cpu[MAX_REPEATS] = {0},
-           rss[MAX_REPEATS] = {0}, drain[MAX_REPEATS] = {0};
+           rss[MAX_REPEATS] = {0}, drain[MAX_REPEATS] = {0}, pcpu[MAX_REPEATS] = {0};
     int n = 0, ok = 1;
     for (int rep = 0; rep < opt.repeats; rep++) {
         struct fan_result res;
@@ -1129,24 +1136,26 @@ static void scenario_fanout(void)
         cpu[n] = res.daemon_cpu_pct;
         rss[n] = res.max_rss_mib;
         drain[n] = res.drain_ms;
+        pcpu[n] = res.per_cpu_s;
         n++;
     }
     double max_rss = 0;
     for (int i = 0; i < n; i++)
         max_rss = rss[i] > max_rss ? rss[i] : max_rss;
-    printf("{\"summary\":\"fanout\",\"runs\":%d,\"no_loss_all_runs\":%s,\"delivered_rate\":%.0f,"
-           "\"loss_pct\":%.4f,\"daemon_cpu_pct\":%.1f,\"daemon_max_rss_mib_median\":%.1f,"
-           "\"daemon_max_rss_mib_max\":%.1f,\"drain_ms\":%.1f}\n",
-           n, ok && n == opt.repeats ? "true" : "false", bench_median(rate, (size_t)n),
-           bench_median(loss, (size_t)n), bench_median(cpu, (size_t)n),
-           bench_median(rss, (size_t)n), max_rss, bench_median(drain, (size_t)n));
+    printf(
+        "{\"summary\":\"fanout\",\"runs\":%d,\"all_delivered_all_runs\":%s,\"delivered_rate\":%.0f,"
+        "\"undelivered_pct\":%.4f,\"daemon_cpu_pct\":%.1f,\"daemon_max_rss_mib_median\":%.1f,"
+        "\"daemon_max_rss_mib_max\":%.1f,\"drain_ms\":%.1f,\"delivered_per_daemon_cpu_s\":%.0f}\n",
+        n, ok && n == opt.repeats ? "true" : "false", bench_median(rate, (size_t)n),
+        bench_median(loss, (size_t)n), bench_median(cpu, (size_t)n), bench_median(rss, (size_t)n),
+        max_rss, bench_median(drain, (size_t)n), bench_median(pcpu, (size_t)n));
     fflush(stdout);
 }
 
 static void scenario_group(int live)
 {
     double rate[MAX_REPEATS] = {0}, prate[MAX_REPEATS] = {0}, cpu[MAX_REPEATS] = {0},
-           rss[MAX_REPEATS] = {0};
+           rss[MAX_REPEATS] = {0}, pcpu[MAX_REPEATS] = {0};
     int n = 0, ok = 1;
     for (int rep = 0; rep < opt.repeats; rep++) {
         struct grp_result res;
@@ -1159,13 +1168,16 @@ static void scenario_group(int live)
         prate[n] = res.publish_rate;
         cpu[n] = res.daemon_cpu_pct;
         rss[n] = res.max_rss_mib;
+        pcpu[n] = res.per_cpu_s;
         n++;
     }
     printf("{\"summary\":\"group_%s\",\"runs\":%d,\"verified\":%s,\"acked_per_s\":%.0f,"
-           "\"publish_per_s\":%.0f,\"daemon_cpu_pct\":%.1f,\"daemon_max_rss_mib\":%.1f}\n",
+           "\"publish_per_s\":%.0f,\"daemon_cpu_pct\":%.1f,\"daemon_max_rss_mib\":%.1f,"
+           "\"acked_per_daemon_cpu_s\":%.0f}\n",
            live ? "live" : "backlog", n, ok && n == opt.repeats ? "true" : "false",
            bench_median(rate, (size_t)n), bench_median(prate, (size_t)n),
-           bench_median(cpu, (size_t)n), bench_median(rss, (size_t)n));
+           bench_median(cpu, (size_t)n), bench_median(rss, (size_t)n),
+           bench_median(pcpu, (size_t)n));
     fflush(stdout);
 }
 
