@@ -141,8 +141,16 @@ out:
 
 int db_ready(struct db *db)
 {
-    return db_exec(db, db->full_durability ? "PRAGMA synchronous=FULL"
-                                           : "PRAGMA synchronous=NORMAL");
+    const char *sync =
+        db->full_durability ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+    if (db_exec(db, sync) < 0)
+        return BB_EDB;
+    /* the start-up writes went to the WAL unsynced, and with them the
+     * header of a new state.db: after a power cut that file can be empty,
+     * and SQLite then deletes the WAL when it opens it, every later synced
+     * commit with it. A checkpoint copies them into state.db and syncs it
+     * before the first request is served. */
+    return db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 void db_close(struct db *db)
