@@ -507,6 +507,11 @@ class Run:
         self.failures.append(msg)
         print(f"FAIL: {msg}", flush=True)
 
+    def note(self, msg):
+        """Something to report that is not a failure of the daemon."""
+        self.fig.setdefault("notes", []).append(msg)
+        print(f"NOTE: {msg}", flush=True)
+
     # -- one round of load ------------------------------------------------------------------
     def load(self, seconds, during=None):
         """Runs the workers against the current daemon for @seconds, then
@@ -811,9 +816,13 @@ class Run:
         lost = [eid for eid, (seq, _, _, _) in ids.items()
                 if eid not in logged and (seq, logger_arn) not in queued
                 and (seq, logger_arn) not in dead]
+        self.fig["logger_records_missing"] = len(lost)
+        # after a power cut the logger's own file (appended, never fsynced)
+        # loses its last records although their deliveries were acked
+        logger_fail = self.fail if not self.args.power_cut else self.note
         if lost:
-            self.fail(f"{len(lost)} of {len(ids)} events never reached the logger, are not "
-                      f"queued and not dead-lettered: {lost[:5]}")
+            logger_fail(f"{len(lost)} of {len(ids)} events never reached the logger, are not "
+                        f"queued and not dead-lettered: {lost[:5]}")
         thumb_events = 0
         for eid, (seq, source, dt, ev) in ids.items():
             det = ev.get("detail", {})
@@ -838,10 +847,10 @@ class Run:
         for key in sorted(good):
             recs = by_key.get((RAW, key), [])
             if not any(r.get("detail_type") == "Object Created" for r in recs):
-                self.fail(f"image {key}: no log record of its upload")
+                logger_fail(f"image {key}: no log record of its upload")
             if not any(r.get("detail_type") == "Object Created"
                        for r in by_key.get((THUMBS, key), [])):
-                self.fail(f"image {key}: no log record of its thumbnail's upload")
+                logger_fail(f"image {key}: no log record of its thumbnail's upload")
             if not any(r.get("status") == "ok" for r in recs):
                 no_created.append(key)
         # bucketbridge-thumbnail killed between its PUT and its publish: the
