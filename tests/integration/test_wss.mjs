@@ -536,8 +536,16 @@ describe('wss on the TLS port', () => {
     }
   });
 
-  test('the daemon stops cleanly, with no sanitizer report', async () => {
-    for (const c of clients) c.ws.terminate();
+  test('the daemon stops cleanly with wss connections open, with no sanitizer report', async () => {
+    // a replay held back by a reader that stopped, and a group member
+    const a = await open();
+    a.send({ type: 'subscribe', id: 'all', pattern: null, from: 'earliest' });
+    await a.until(() => a.events('all').length >= 10, 30000, 'a replay under way');
+    a.ws._socket.pause();
+    const b = await open();
+    b.send({ type: 'join', group: 'wssgroup', credit: 2 });
+    await b.takeType('joined');
+    await sleep(300);
     const code = await d.stop();
     const log = fs.readFileSync(d.logPath, 'utf8');
     assert.doesNotMatch(log, /Sanitizer|runtime error/, d.log(80));
