@@ -249,6 +249,17 @@ async function publishAll(c, entries) {
   return results;
 }
 
+// Asks @c for its status every 100 ms until ok(status); returns that status.
+async function pollStatus(c, ok, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const st = await c.status();
+    if (ok(st)) return st;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(st)}`);
+    await sleep(100);
+  }
+}
+
 function entry(source, detail) {
   return { Source: source, DetailType: 'wss test', Detail: JSON.stringify(detail) };
 }
@@ -378,15 +389,9 @@ describe('wss on the TLS port', () => {
     }
     assert.deepEqual([...got.keys()].sort(), [...ids].sort());
     let g;
-    await m.until(() => {
-      const st = m.msgs.find((x) => x.type === 'status');
-      if (st) {
-        m.msgs.splice(m.msgs.indexOf(st), 1);
-        g = st.groups.find((x) => x.name === 'wssgroup');
-        if (g && g.acked >= 20 && g.depth === 0 && g.in_flight === 0) return true;
-      }
-      m.send({ type: 'status' });
-      return false;
+    await pollStatus(m, (st) => {
+      g = st.groups.find((x) => x.name === 'wssgroup');
+      return g && g.acked >= 20 && g.depth === 0 && g.in_flight === 0;
     }, 20000, 'the group drained with 20 acks');
     assert.equal(g.acked, 20);
     assert.equal(g.members, 1);
@@ -484,17 +489,8 @@ describe('wss on the TLS port', () => {
       }
       c.ws._socket.destroy(); // no close frame, no TLS close_notify
     }
-    let st;
-    await pub.until(() => {
-      const m = pub.msgs.find((x) => x.type === 'status');
-      if (m) {
-        pub.msgs.splice(pub.msgs.indexOf(m), 1);
-        st = m;
-        if (m.connections <= base) return true;
-      }
-      pub.send({ type: 'status' });
-      return false;
-    }, 30000, `the dropped connections to be gone (back to ${base})`);
+    const st = await pollStatus(pub, (x) => x.connections <= base, 30000,
+      `the dropped connections to be gone (back to ${base})`);
     assert.ok(st.connections <= base);
     assert.equal((await d.httpsGet('/_bucketbridge/health')).status, 200);
     const c = await open();
