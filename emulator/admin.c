@@ -68,10 +68,55 @@ static int64_t count(struct db *db, const char *sql)
 {
     sqlite3_stmt *s = NULL;
     int64_t v = -1;
-    if (sqlite3_prepare_v2(db->sql, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(db->sql, sql, -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
         v = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     return v;
+}
+
+/* "scheme://host:port/path" into o[name]; an IPv6 host is bracketed. */
+static void add_url(cJSON *o, const char *name, const char *scheme, const char *host, int port,
+                    const char *path)
+{
+    int v6 = strchr(host, ':') != NULL;
+    char *url =
+        bb_xasprintf("%s://%s%s%s:%d%s", scheme, v6 ? "[" : "", host, v6 ? "]" : "", port, path);
+    cJSON_AddStringToObject(o, name, url);
+    free(url);
+}
+
+/* health's "listeners": where each endpoint is actually served */
+static void add_listeners(cJSON *o, const struct server *srv)
+{
+    const struct config *cfg = srv->cfg;
+    cJSON *l = cJSON_AddObjectToObject(o, "listeners");
+
+    add_url(l, "http", "http", cfg->listen_host, srv->bound_port, "");
+    add_url(l, "websocket", "ws", cfg->listen_host, srv->bound_port, "/_bucketbridge/events");
+    if (srv->tls_port > 0) {
+        add_url(l, "https", "https", cfg->https_host, srv->tls_port, "");
+        add_url(l, "websocket_tls", "wss", cfg->https_host, srv->tls_port, "/_bucketbridge/events");
+    }
+}
+
+/* health's "buckets": [{"name", "eventbridge"}] from the index */
+static void add_buckets(cJSON *o, struct db *db)
+{
+    cJSON *arr = cJSON_AddArrayToObject(o, "buckets");
+    sqlite3_stmt *s = NULL;
+
+    if (sqlite3_prepare_v2(db->sql, "SELECT name, eventbridge FROM buckets ORDER BY name", -1, &s,
+                           NULL) != SQLITE_OK)
+        goto out;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "name", (const char *)sqlite3_column_text(s, 0));
+        cJSON_AddBoolToObject(b, "eventbridge", sqlite3_column_int(s, 1) != 0);
+        cJSON_AddItemToArray(arr, b);
+    }
+out:
+    sqlite3_finalize(s);
 }
 
 static void health(struct http_req *r)
@@ -87,17 +132,19 @@ static void health(struct http_req *r)
     clock_gettime(CLOCK_REALTIME, &ts);
     cJSON_AddStringToObject(o, "status", srv->ready && !srv->stopping ? "ok" : "starting");
     cJSON_AddStringToObject(o, "version", BB_VERSION);
-    cJSON_AddNumberToObject(o, "uptime_s",
-                            (double)((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 -
-                                     srv->started_ms) /
-                                1000.0);
+    cJSON_AddNumberToObject(
+        o, "uptime_s",
+        (double)((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - srv->started_ms) / 1000.0);
     cJSON_AddStringToObject(o, "data_dir", srv->cfg->data_dir);
     cJSON_AddNumberToObject(o, "port", srv->bound_port);
+    add_listeners(o, srv);
     cJSON_AddNumberToObject(o, "connections", http_conn_count());
     cJSON_AddNumberToObject(o, "rules", (double)bus_rules_count(bus_get_rules(srv->bus)));
     cJSON_AddNumberToObject(o, "last_sequence", (double)bus_last_seq(srv->bus));
-    cJSON_AddNumberToObject(o, "pending_deliveries", (double)count(db, "SELECT count(*) FROM deliveries"));
+    cJSON_AddNumberToObject(o, "pending_deliveries",
+                            (double)count(db, "SELECT count(*) FROM deliveries"));
     cJSON_AddNumberToObject(o, "dead_letters", (double)count(db, "SELECT count(*) FROM dlq"));
+    add_buckets(o, db);
     if (sqlite3_prepare_v2(db->sql,
                            "SELECT arn, count(*) FROM deliveries WHERE arn LIKE 'arn:aws:sqs:%'"
                            " GROUP BY arn",
@@ -212,9 +259,10 @@ int admin_handle(struct http_req *r)
         size_t n = 0;
         r->op = "WebSocket";
         if (http_head_get(&r->head, "upgrade", &n) != NULL)
-            reply_err(r, 403, "authentication required: connect to "
-                              "/_bucketbridge/events?token=<token> (the secret key unless "
-                              "configured)");
+            reply_err(r, 403,
+                      "authentication required: connect to "
+                      "/_bucketbridge/events?token=<token> (the secret key unless "
+                      "configured)");
         else
             reply_err(r, 426, "this endpoint speaks WebSocket (docs/websocket.md)");
         return 1;
@@ -237,8 +285,9 @@ int admin_handle(struct http_req *r)
         struct timespec a, b;
         r->op = "Reset";
         if (!token_ok(r)) {
-            reply_err(r, 403, "reset needs the token: ?token=<token> or the header "
-                              "X-Bucketbridge-Token (the secret key unless configured)");
+            reply_err(r, 403,
+                      "reset needs the token: ?token=<token> or the header "
+                      "X-Bucketbridge-Token (the secret key unless configured)");
             return 1;
         }
         clock_gettime(CLOCK_MONOTONIC, &a);
@@ -248,8 +297,9 @@ int admin_handle(struct http_req *r)
         cJSON_AddBoolToObject(o, "reset", rc == 0);
         cJSON_AddNumberToObject(o, "objects_removed", (double)objects);
         cJSON_AddNumberToObject(o, "last_sequence", (double)bus_last_seq(r->srv->bus));
-        cJSON_AddNumberToObject(o, "duration_ms", (double)((b.tv_sec - a.tv_sec) * 1000) +
-                                                      (double)(b.tv_nsec - a.tv_nsec) / 1e6);
+        cJSON_AddNumberToObject(o, "duration_ms",
+                                (double)((b.tv_sec - a.tv_sec) * 1000) +
+                                    (double)(b.tv_nsec - a.tv_nsec) / 1e6);
         reply_json(r, rc == 0 ? 200 : 500, o);
         cJSON_Delete(o);
         return 1;
@@ -262,8 +312,9 @@ int admin_handle(struct http_req *r)
     if (path_is(r, "/_bucketbridge/dlq/redrive") && method_is(r, "POST")) {
         r->op = "DlqRedrive";
         if (!token_ok(r)) {
-            reply_err(r, 403, "redrive needs the token: ?token=<token> or the header "
-                              "X-Bucketbridge-Token");
+            reply_err(r, 403,
+                      "redrive needs the token: ?token=<token> or the header "
+                      "X-Bucketbridge-Token");
             return 1;
         }
         dlq_redrive(r);

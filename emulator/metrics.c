@@ -8,6 +8,9 @@
 #include "http_conn.h"
 #include "server.h"
 #include "store.h"
+#include "supervise.h"
+
+#include <cjson/cJSON.h>
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -72,7 +75,8 @@ void metrics_request(const char *op, int status, uint64_t bytes_in, uint64_t byt
         if (m.nreq == METRICS_MAX_SERIES)
             i = METRICS_MAX_SERIES - 1; /* the last series absorbs the overflow */
         else {
-            copy_label(m.req[i].op, sizeof(m.req[i].op), m.nreq == METRICS_MAX_SERIES - 1 ? "other" : o);
+            copy_label(m.req[i].op, sizeof(m.req[i].op),
+                       m.nreq == METRICS_MAX_SERIES - 1 ? "other" : o);
             m.req[i].status = status;
             m.nreq++;
         }
@@ -154,10 +158,56 @@ static int64_t scalar(struct db *db, const char *sql)
 {
     sqlite3_stmt *s = NULL;
     int64_t v = 0;
-    if (sqlite3_prepare_v2(db->sql, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(db->sql, sql, -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
         v = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     return v;
+}
+
+/* Consumer processes from the supervisor's status: restarts (a counter: the
+ * supervisor keeps each slot's count for the daemon's life) and instances by
+ * state. */
+static void render_consumers(struct bb_buf *out, struct server *srv)
+{
+    static const char *const states[] = {"running", "stopping", "restarting", "stopped"};
+    cJSON *arr = supervise_status(srv->supervise);
+    const cJSON *c;
+
+    bb_buf_appends(out, "# HELP bucketbridge_consumer_restarts_total Consumer processes restarted "
+                        "after an exit.\n# TYPE bucketbridge_consumer_restarts_total counter\n");
+    cJSON_ArrayForEach(c, arr)
+    {
+        const cJSON *i;
+        double restarts = 0;
+        cJSON_ArrayForEach(i, cJSON_GetObjectItemCaseSensitive(c, "instances"))
+        {
+            restarts += cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(i, "restarts"));
+        }
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "name"));
+        bb_buf_appends(out, "bucketbridge_consumer_restarts_total{consumer=\"");
+        label(out, name ? name : "");
+        bb_buf_appendf(out, "\"} %.0f\n", restarts);
+    }
+    bb_buf_appends(out, "# HELP bucketbridge_consumer_instances Consumer process slots by "
+                        "state.\n# TYPE bucketbridge_consumer_instances gauge\n");
+    cJSON_ArrayForEach(c, arr)
+    {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "name"));
+        for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+            const cJSON *i;
+            int n = 0;
+            cJSON_ArrayForEach(i, cJSON_GetObjectItemCaseSensitive(c, "instances"))
+            {
+                const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(i, "state"));
+                n += st != NULL && strcmp(st, states[k]) == 0;
+            }
+            bb_buf_appends(out, "bucketbridge_consumer_instances{consumer=\"");
+            label(out, name ? name : "");
+            bb_buf_appendf(out, "\",state=\"%s\"} %d\n", states[k], n);
+        }
+    }
+    cJSON_Delete(arr);
 }
 
 void metrics_render(struct bb_buf *out, struct server *srv)
@@ -260,8 +310,8 @@ void metrics_render(struct bb_buf *out, struct server *srv)
                    "# TYPE bucketbridge_watcher_rescans_total counter\n"
                    "bucketbridge_watcher_rescans_total %llu\n",
                    (long long)scalar(db, "SELECT count(*) FROM dlq"), http_conn_count(),
-                   (unsigned long long)bus_last_seq(srv->bus),
-                   (unsigned long long)m.watch_notes, (unsigned long long)m.watch_rescans);
+                   (unsigned long long)bus_last_seq(srv->bus), (unsigned long long)m.watch_notes,
+                   (unsigned long long)m.watch_rescans);
     bb_buf_appends(out, "# HELP bucketbridge_sqlite_commit_seconds SQLite commit latency.\n"
                         "# TYPE bucketbridge_sqlite_commit_seconds histogram\n");
     for (size_t b = 0; b < NBUCKETS; b++)
@@ -272,4 +322,5 @@ void metrics_render(struct bb_buf *out, struct server *srv)
                    "bucketbridge_sqlite_commit_seconds_sum %.6f\n"
                    "bucketbridge_sqlite_commit_seconds_count %llu\n",
                    (unsigned long long)m.commits, m.commit_sum, (unsigned long long)m.commits);
+    render_consumers(out, srv);
 }

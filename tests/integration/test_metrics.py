@@ -522,7 +522,7 @@ class MetricsTest(unittest.TestCase):
                          ("rules", int), ("last_sequence", int),
                          ("pending_deliveries", int), ("dead_letters", int),
                          ("queue_depths", dict), ("consumers", list),
-                         ("deliveries", dict)):
+                         ("deliveries", dict), ("listeners", dict), ("buckets", list)):
             self.assertIn(key, h)
             self.assertIsInstance(h[key], typ, key)
         self.assertEqual(h["status"], "ok")
@@ -534,6 +534,16 @@ class MetricsTest(unittest.TestCase):
         self.assertGreaterEqual(h["connections"], 1)
         self.assertEqual(h["rules"], len(CONFIG["rules"]))
         self.assertEqual(h["consumers"], [])  # --no-consumers
+        # https is off in CONFIG: plain listeners only, on the bound port
+        self.assertEqual(h["listeners"], {
+            "http": f"http://127.0.0.1:{self.d.port}",
+            "websocket": f"ws://127.0.0.1:{self.d.port}/_bucketbridge/events"})
+        self.assertIn({"name": BUCKET, "eventbridge": True}, h["buckets"])
+        st, _, _ = self.request("PUT", "/ops-health-bucket")
+        self.assertEqual(st, 200)
+        names = [b["name"] for b in self.health()["buckets"]]
+        self.assertIn("ops-health-bucket", names)
+        self.assertEqual(names, sorted(names))
         self.assertEqual(set(h["deliveries"]),
                          {"delivered", "failed_attempts", "dead_lettered", "dropped"})
         self.assertGreater(h["uptime_s"], 0)
@@ -600,6 +610,20 @@ class ConsumersHealthTest(unittest.TestCase):
             self.assertLessEqual(c["desired"], c["max"])
             self.assertEqual(len(c["instances"]), c["max"])
             self.assertTrue(all(i["restarts"] == 0 for i in c["instances"]), c)
+        # the same processes in the metrics: instances by state, no restarts
+        conn = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=10)
+        conn.request("GET", "/_bucketbridge/metrics")
+        expo = Exposition(conn.getresponse().read().decode("utf-8"))
+        conn.close()
+        h = self.health()
+        for c in h["consumers"]:
+            for state in ("running", "stopping", "restarting", "stopped"):
+                want = sum(1 for i in c["instances"] if i["state"] == state)
+                self.assertEqual(expo.get("bucketbridge_consumer_instances",
+                                          consumer=c["name"], state=state), want,
+                                 f"{c['name']} {state}: {c}")
+            self.assertEqual(expo.get("bucketbridge_consumer_restarts_total",
+                                      consumer=c["name"]), 0)
         # an event for the logger only; its queue empties again
         conn = http.client.HTTPConnection("127.0.0.1", self.d.port, timeout=10)
         conn.request("PUT", "/my-raw-images/notes.txt", body=b"hi")

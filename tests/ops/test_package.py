@@ -85,19 +85,24 @@ def ldconfig_paths():
     return paths
 
 
-def owning_package(path):
-    """The Debian package that owns a library file (resolving /lib vs /usr/lib)."""
-    candidates = [path, os.path.realpath(path)]
-    for p in list(candidates):
-        if p.startswith("/usr/lib/"):
-            candidates.append(p[len("/usr"):])
-        elif p.startswith("/lib/"):
-            candidates.append("/usr" + p)
-    for p in candidates:
-        r = run(["dpkg", "-S", p])
-        if r.returncode == 0 and r.stdout.strip():
-            return r.stdout.split(":", 1)[0].strip()
-    return None
+def owning_packages(paths):
+    """{library path: the Debian package that owns it}, one dpkg -S call
+    (each path also tried with /lib <-> /usr/lib, for merged-/usr systems)."""
+    tries = {}
+    for path in paths:
+        for p in {path, os.path.realpath(path)}:
+            tries[p] = path
+            if p.startswith("/usr/lib/"):
+                tries[p[len("/usr"):]] = path
+            elif p.startswith("/lib/"):
+                tries["/usr" + p] = path
+    r = run(["dpkg", "-S"] + sorted(tries))
+    owners = {}
+    for line in r.stdout.splitlines():
+        pkg, _, file = line.partition(": ")
+        if file in tries and "," not in pkg:
+            owners.setdefault(tries[file], pkg.split(":")[0].strip())
+    return owners
 
 
 class PackageTest(unittest.TestCase):
@@ -167,24 +172,27 @@ class PackageTest(unittest.TestCase):
         self.assertTrue(depends, "no Depends field")
         names = depends_names(depends)
         libpaths = ldconfig_paths()
-        wanted = {}
+        needs = {}  # library path -> programs that load it
         for name in ARGS.expect_bin:
             exe = os.path.join(self.root, "usr/bin", name)
             for lib in needed_libs(exe):
                 path = libpaths.get(lib)
                 self.assertIsNotNone(path, f"{name} needs {lib}, which ldconfig does not know")
-                pkg = owning_package(path)
-                self.assertIsNotNone(pkg, f"no Debian package owns {path} ({name} needs it)")
-                wanted.setdefault(pkg, set()).add(f"{name}:{lib}")
+                needs.setdefault(path, set()).add(f"{name}:{lib}")
+        owners = owning_packages(needs)
+        wanted = {}
+        for path, who in needs.items():
+            self.assertIn(path, owners, f"no Debian package owns {path} ({sorted(who)})")
+            wanted.setdefault(owners[path], set()).update(who)
         for pkg, who in sorted(wanted.items()):
             self.assertIn(pkg, names, f"Depends lacks {pkg}, needed by {sorted(who)}")
         for prefix in DESIGN_LIBS:
             self.assertTrue(any(n.startswith(prefix) for n in names),
                             f"Depends has no {prefix}* package: {depends}")
-        for n in names:
-            r = run(["dpkg-query", "-W", "-f=${Status}", n])
-            self.assertIn("install ok installed", r.stdout,
-                          f"Depends names {n}, which is not installed here")
+        r = run(["dpkg-query", "-W", "-f=${Package} ${Status}\\n"] + sorted(names))
+        installed = {ln.split()[0] for ln in r.stdout.splitlines()
+                     if ln.endswith("install ok installed")}
+        self.assertEqual(names - installed, set(), "Depends names packages not installed here")
 
     def test_3_contents(self):
         paths = self.paths()
