@@ -177,21 +177,25 @@ int ws_tls_adopt(struct server *srv, struct lws *tls, const char *bytes, size_t 
                  struct ws_tls **out)
 {
     lws_adopt_desc_t ad;
-    struct ws_tls *t;
-    int sv[2];
+    struct ws_tls *t = NULL;
+    int sv[2] = {-1, -1};
+    int rc = BB_EINVAL;
 
     *out = NULL;
     if (srv->ws_vhost == NULL || len > WS_TLS_BUF_MAX)
-        return BB_EINVAL;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
-        return -errno;
-    /* the WebSocket end first: should the bridge end then fail, lws has
-     * closed sv[1] and the WebSocket server sees the end of its input */
-    if (lws_adopt_socket_vhost(srv->ws_vhost, sv[0]) == NULL) {
-        BB_LOG_WARN("ws", "wss adoption failed", "side=websocket");
-        close(sv[1]); /* lws closed sv[0] */
-        return BB_EINVAL;
+        goto out;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0) {
+        rc = -errno;
+        goto out;
     }
+    /* the WebSocket end first: should the bridge end then fail, the
+     * WebSocket server sees the end of its input and closes by itself */
+    if (lws_adopt_socket_vhost(srv->ws_vhost, sv[0]) == NULL) {
+        sv[0] = -1; /* lws closed it */
+        BB_LOG_WARN("ws", "wss adoption failed", "side=websocket");
+        goto out;
+    }
+    sv[0] = -1; /* lws owns it */
     t = bb_xcalloc(1, sizeof(*t));
     t->srv = srv;
     t->tls = tls;
@@ -203,14 +207,23 @@ int ws_tls_adopt(struct server *srv, struct lws *tls, const char *bytes, size_t 
     ad.vh_prot_name = WS_TLS_PROTOCOL;
     ad.opaque = t;
     t->pair = lws_adopt_descriptor_vhost_via_info(&ad);
+    sv[1] = -1; /* lws owns it, or closed it on failure */
     if (t->pair == NULL) {
         BB_LOG_WARN("ws", "wss adoption failed", "side=bridge");
-        tunnel_free(t);
-        return BB_EINVAL;
+        goto out;
     }
     /* the WebSocket server keeps its own time; the TLS side lives as long */
     lws_set_timeout(tls, NO_PENDING_TIMEOUT, 0);
     want_write(t, t->pair);
     *out = t;
-    return BB_OK;
+    t = NULL;
+    rc = BB_OK;
+out:
+    if (t != NULL)
+        tunnel_free(t);
+    if (sv[1] >= 0)
+        close(sv[1]);
+    if (sv[0] >= 0)
+        close(sv[0]);
+    return rc;
 }
