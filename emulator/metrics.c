@@ -142,6 +142,24 @@ void metrics_watch(int rescan)
 }
 
 /* Label values are escaped as the exposition format asks. */
+static struct {
+    int64_t open;    /* WebSocket connections now */
+    uint64_t total;  /* accepted since start */
+    uint64_t lagged; /* subscriptions paused for lagging */
+} ws;
+
+void metrics_ws_connection(int delta)
+{
+    ws.open += delta;
+    if (delta > 0)
+        ws.total += (uint64_t)delta;
+}
+
+void metrics_ws_lagged(void)
+{
+    ws.lagged++;
+}
+
 static void label(struct bb_buf *out, const char *v)
 {
     for (const char *p = v; *p; p++) {
@@ -322,5 +340,18 @@ void metrics_render(struct bb_buf *out, struct server *srv)
                    "bucketbridge_sqlite_commit_seconds_sum %.6f\n"
                    "bucketbridge_sqlite_commit_seconds_count %llu\n",
                    (unsigned long long)m.commits, m.commit_sum, (unsigned long long)m.commits);
+    bb_buf_appendf(out,
+                   "# HELP bucketbridge_websocket_connections Open WebSocket connections.\n"
+                   "# TYPE bucketbridge_websocket_connections gauge\n"
+                   "bucketbridge_websocket_connections %lld\n"
+                   "# HELP bucketbridge_websocket_connections_total WebSocket connections "
+                   "accepted.\n"
+                   "# TYPE bucketbridge_websocket_connections_total counter\n"
+                   "bucketbridge_websocket_connections_total %llu\n"
+                   "# HELP bucketbridge_websocket_lagged_total Live subscriptions paused for "
+                   "falling behind.\n"
+                   "# TYPE bucketbridge_websocket_lagged_total counter\n"
+                   "bucketbridge_websocket_lagged_total %llu\n",
+                   (long long)ws.open, (unsigned long long)ws.total, (unsigned long long)ws.lagged);
     render_consumers(out, srv);
 }

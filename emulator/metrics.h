@@ -26,6 +26,10 @@ void metrics_rule_match(void);
 void metrics_commit(int64_t us);
 /** Watcher notes handled and reconciliations run. */
 void metrics_watch(int rescan);
+/** A WebSocket connection was accepted (+1) or closed (-1). */
+void metrics_ws_connection(int delta);
+/** A live WebSocket subscription fell behind and was paused (lagged). */
+void metrics_ws_lagged(void);
 
 /** Appends the exposition text (counters above plus gauges read from
  * @srv: connections, queue depths, dead letters, consumers). */

@@ -22,6 +22,7 @@
 #include "bus_rule.h"
 #include "config.h"
 #include "db.h"
+#include "metrics.h"
 #include "server.h"
 #include "store.h"
 
@@ -343,6 +344,7 @@ static void check_lag(struct client *c)
         cJSON_Delete(o);
         BB_LOG_INFO("ws", "subscriber lagged", "client=%lu sub=\"%s\" resume_from=%llu",
                     c->serial, s->id, (unsigned long long)s->cursor);
+        metrics_ws_lagged();
     }
 }
 
@@ -1057,6 +1059,7 @@ int ws_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t l
         c->wsi = wsi;
         c->srv = g.srv;
         c->serial = ++g.serial;
+        metrics_ws_connection(1);
         snprintf(c->token, sizeof(c->token), "ws-%d-%lu", (int)getpid(), c->serial);
         bb_buf_init(&c->rx, WS_MAX_MESSAGE);
         c->next = g.clients;
@@ -1115,6 +1118,7 @@ int ws_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t l
     }
     case LWS_CALLBACK_CLOSED:
         if (c != NULL) {
+            metrics_ws_connection(-1);
             client_free(c);
             *pc = NULL;
         }

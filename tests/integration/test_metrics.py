@@ -17,11 +17,13 @@ seed pipeline's consumers.
 Standard library only. BB_DAEMON names the daemon (bbdaemon.py).
 """
 
+import base64
 import http.client
 import json
 import math
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -510,6 +512,35 @@ class MetricsTest(unittest.TestCase):
                                 detail_type="Object Created")
                          - e0.get("bucketbridge_events_total", source="aws.s3",
                                   detail_type="Object Created"), 1)
+
+    def test_websocket_connections(self):
+        """A WebSocket upgrade moves the connection gauge and counter; closing
+        it brings the gauge back."""
+        e0, _ = self.scrape()
+        open0 = e0.get("bucketbridge_websocket_connections")
+        total0 = e0.get("bucketbridge_websocket_connections_total")
+        s = socket.create_connection(("127.0.0.1", self.d.port), timeout=10)
+        try:
+            key = base64.b64encode(os.urandom(16)).decode()
+            s.sendall((f"GET /_bucketbridge/events HTTP/1.1\r\nHost: 127.0.0.1:{self.d.port}\r\n"
+                       f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}"
+                       "\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = s.recv(4096)
+                self.assertTrue(chunk, "connection closed during the upgrade")
+                head += chunk
+            self.assertTrue(head.startswith(b"HTTP/1.1 101"), head[:200])
+            e1 = wait_until(lambda: (lambda e: e if e.get("bucketbridge_websocket_connections")
+                                     == open0 + 1 else None)(self.scrape()[0]), WAIT_S)
+            self.assertTrue(e1, "the WebSocket connection gauge did not count the connection")
+            self.assertEqual(e1.get("bucketbridge_websocket_connections_total"), total0 + 1)
+            self.assertEqual(e1.get("bucketbridge_websocket_lagged_total"), 0)
+        finally:
+            s.close()
+        closed = wait_until(lambda: self.scrape()[0].get("bucketbridge_websocket_connections")
+                            == open0, WAIT_S)
+        self.assertTrue(closed, "the WebSocket connection gauge did not go back down")
 
     def test_health_fields(self):
         st, hdr, body = self.request("GET", "/_bucketbridge/health")
