@@ -19,7 +19,8 @@
 struct upload {
     uint64_t hash;
     int64_t ms;
-    char *id; /* "bucket\nkey\netag" */
+    char *id;        /* "bucket\nkey\netag" */
+    int thumbnailed; /* an "ok" record was written for it */
 };
 
 struct logger_record {
@@ -201,17 +202,18 @@ static void upload_seen(struct logger_record *lr, const char *bucket, const char
     u->id = id;
     u->hash = h;
     u->ms = now_ms;
+    u->thumbnailed = 0;
 }
 
-/* ms since the matching upload was received, or -1. */
-static int64_t upload_age(struct logger_record *lr, const char *bucket, const char *key,
-                          const char *etag, int64_t now_ms)
+/* The remembered upload, or NULL. */
+static struct upload *upload_get(struct logger_record *lr, const char *bucket, const char *key,
+                                 const char *etag)
 {
     char *id = upload_id(bucket, key, etag);
     struct upload *u = upload_find(lr, id, fnv1a(id));
 
     free(id);
-    return u != NULL ? now_ms - u->ms : -1;
+    return u;
 }
 
 /* ---- building ---- */
@@ -276,6 +278,7 @@ void logger_record_build(struct logger_record *lr, const cJSON *event, uint64_t 
     const char *bucket = NULL, *etag = NULL, *error = NULL, *out_bucket = NULL, *out_key = NULL;
     const cJSON *size = NULL, *proc = NULL, *sizes = NULL;
     const char *status = "received";
+    struct upload *u = NULL;
     char *key = NULL;
     int64_t latency = -1;
     cJSON *r = cJSON_CreateObject();
@@ -309,12 +312,20 @@ void logger_record_build(struct logger_record *lr, const cJSON *event, uint64_t 
         out_bucket = str_at(detail, "output_bucket", NULL);
         out_key = str_at(detail, "output_key", NULL);
         sizes = cJSON_GetObjectItemCaseSensitive(detail, "sizes");
-        if (dtype != NULL && strcmp(dtype, "Thumbnail Created") == 0)
-            status = "ok";
-        else if (dtype != NULL && strcmp(dtype, "Thumbnail Failed") == 0)
-            status = "failed";
         if (bucket != NULL && key != NULL)
-            latency = upload_age(lr, bucket, key, etag, now_ms);
+            u = upload_get(lr, bucket, key, etag);
+        if (dtype != NULL && strcmp(dtype, "Thumbnail Created") == 0) {
+            /* already_existed: the consumer found the thumbnail done; "ok"
+             * unless an "ok" was written for this upload already */
+            int existed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(detail, "already_existed"));
+            status = existed && u != NULL && u->thumbnailed ? "skipped" : "ok";
+            if (u != NULL)
+                u->thumbnailed = 1;
+        } else if (dtype != NULL && strcmp(dtype, "Thumbnail Failed") == 0) {
+            status = "failed";
+        }
+        if (u != NULL)
+            latency = now_ms - u->ms;
         if (latency < 0) {
             int64_t a, b;
             if (logger_record_parse_time(str_at(event, "time", NULL), &a) == 0 &&

@@ -3,7 +3,12 @@
  * logger_record: one delivered event in, one JSON Lines record and one
  * short human line out. Uploads ("Object Created") are "received";
  * "Thumbnail Created" is "ok" and "Thumbnail Failed" is "failed" with its
- * error; other events keep a status derived from their detail-type.
+ * error; other events keep a status derived from their detail-type. A
+ * "Thumbnail Created" with already_existed (the consumer found the
+ * thumbnail done: an identical re-upload, or a redelivery after a crash
+ * between storing and publishing) is "ok" unless an "ok" was already
+ * written for the same upload (bucket, key, ETag), then "skipped": one
+ * "ok" per upload while the logger remembers it.
  *
  * End-to-end latency (upload to thumbnail) is measured by the logger
  * itself: it remembers when it received each upload (bucket, key, ETag;

@@ -398,6 +398,32 @@ static int already_done(const struct thumb_config *cfg, struct thumb_s3 *s3, cha
     return 1;
 }
 
+/* The "Thumbnail Created" detail of a delivery whose thumbnails were
+ * already there for this ETag: it is published all the same, since the
+ * earlier attempt may have stored them and died before it published. */
+static char *existed_detail(const struct thumb_config *cfg, const struct source *src, char **keys,
+                            int64_t ms)
+{
+    cJSON *d = cJSON_CreateObject();
+    cJSON *outs;
+    char *text;
+
+    add_common(d, src, src->etag);
+    cJSON_AddStringToObject(d, "output_bucket", cfg->out_bucket);
+    cJSON_AddStringToObject(d, "output_key", keys[0]);
+    outs = cJSON_AddArrayToObject(d, "outputs");
+    for (int i = 0; i < cfg->image.nboxes; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "key", keys[i]);
+        cJSON_AddItemToArray(outs, o);
+    }
+    cJSON_AddBoolToObject(d, "already_existed", 1);
+    cJSON_AddNumberToObject(d, "duration_ms", (double)ms);
+    text = cJSON_PrintUnformatted(d);
+    cJSON_Delete(d);
+    return text;
+}
+
 static const char *reason_of(int rc)
 {
     switch (rc) {
@@ -499,6 +525,8 @@ void thumb_handle(const struct thumb_config *cfg, struct thumb_s3 *s3, const cJS
         if (rc == 1) {
             out->status = THUMB_SKIPPED;
             out->out_key = bb_xstrdup(keys[0]);
+            out->duration_ms = mono_ms() - t0;
+            out->detail = existed_detail(cfg, &src, keys, out->duration_ms);
             goto out;
         }
     }
@@ -580,7 +608,7 @@ cJSON *thumb_entries(enum thumb_status status, const char *detail)
 
     cJSON_AddStringToObject(e, "Source", THUMB_SOURCE);
     cJSON_AddStringToObject(e, "DetailType",
-                            status == THUMB_DONE ? THUMB_TYPE_CREATED : THUMB_TYPE_FAILED);
+                            status == THUMB_FAILED ? THUMB_TYPE_FAILED : THUMB_TYPE_CREATED);
     cJSON_AddStringToObject(e, "Detail", detail != NULL ? detail : "{}");
     cJSON_AddItemToArray(arr, e);
     return arr;

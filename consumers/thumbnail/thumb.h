@@ -50,7 +50,9 @@ struct thumb_config {
 
 enum thumb_status {
     THUMB_DONE = 0, /* thumbnails stored: ack, publish "Thumbnail Created" */
-    THUMB_SKIPPED,  /* already done for this ETag: ack, publish nothing */
+    THUMB_SKIPPED,  /* already done for this ETag: ack, publish "Thumbnail Created"
+                       with already_existed (an earlier attempt may have died
+                       between its PUT and its publish) */
     THUMB_FAILED,   /* permanent: nack permanent, publish "Thumbnail Failed" */
     THUMB_RETRY,    /* transient: nack, the target's retry policy applies */
 };
@@ -58,10 +60,10 @@ enum thumb_status {
 struct thumb_outcome {
     enum thumb_status status;
     char error[THUMB_ERROR_MAX]; /* FAILED and RETRY: why */
-    char *detail;                /* DONE and FAILED: the event Detail (JSON text); free() */
-    int64_t duration_ms;         /* the whole event: HEAD, GET, image work, PUTs */
-    double image_ms;             /* decode, resize and encode alone (0 when not reached) */
-    char *out_key;               /* DONE: the first thumbnail's key, for the log line; free() */
+    char *detail;        /* DONE, SKIPPED and FAILED: the event Detail (JSON text); free() */
+    int64_t duration_ms; /* the whole event: HEAD, GET, image work, PUTs */
+    double image_ms;     /* decode, resize and encode alone (0 when not reached) */
+    char *out_key;       /* DONE: the first thumbnail's key, for the log line; free() */
 };
 
 /** Defaults: bucket my-thumbnails, same key, one 256x256 box, image defaults. */

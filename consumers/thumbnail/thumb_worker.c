@@ -213,7 +213,7 @@ static void drain(struct pool *pl, struct bb_wsclient *c)
         int rc = 0;
         pl->outstanding--;
         log_outcome(j);
-        if (o->detail != NULL && (o->status == THUMB_DONE || o->status == THUMB_FAILED)) {
+        if (o->detail != NULL && o->status != THUMB_RETRY) {
             cJSON *entries = thumb_entries(o->status, o->detail);
             if (bb_wsclient_publish(c, NULL, entries) < 0)
                 BB_LOG_WARN("thumb", "could not queue the event", "ev=%llu",

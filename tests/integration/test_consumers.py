@@ -8,7 +8,8 @@ bucketbridge-thumbnail and bucketbridge-logger it starts itself:
   health) gets SIGKILL. The supervisor restarts it (health: a new pid,
   restarts 1), the event is redelivered, and exactly one thumbnail results,
   written after the kill; the logger has one "received" and one "ok" record
-  for the upload, nothing in the dead-letter queue.
+  for the upload, nothing in the dead-letter queue. The same bytes uploaded
+  again make no new thumbnail and a "skipped" record, not a second "ok".
 - test_2_burst_scales_up_and_down: 200 uploads at once (boto3, 16 threads).
   Health, sampled every 100 ms, shows the thumbnail consumer running at its
   configured maximum while the backlog is deep, and back at its minimum once
@@ -30,7 +31,7 @@ stops, and the daemon exiting 0.
 ConsumersTest's daemon runs with a configuration file that keeps the default rules and
 buckets and sets the consumers: thumbnail with one worker thread per
 instance (so a backlog builds), instances 1..4, scale_depth 4, idle_seconds
-2 (the default of 30 s would make the test wait). The consumer binaries come
+1 (the default of 30 s would make the test wait). The consumer binaries come
 from BB_THUMBNAIL and BB_LOGGER, or from the build tree next to BB_DAEMON.
 Needs boto3 and djpeg (libjpeg-turbo-progs); exits 77 (skip) without them.
 """
@@ -68,7 +69,7 @@ TOKEN = bbdaemon.SECRET_KEY
 
 MAX_INSTANCES = 4
 SCALE_DEPTH = 4
-IDLE_SECONDS = 2
+IDLE_SECONDS = 1
 BURST = 200
 DEADLINE_S = 90.0
 BIG_W, BIG_H = 6000, 4000
@@ -304,6 +305,16 @@ class ConsumersTest(unittest.TestCase):
         image_ms = float(re.search(r" image_ms=([\d.]+)", done[0]).group(1))
         self.assertGreater(image_ms, 0)
         self.assertLessEqual(image_ms, ms + 1)
+
+        # the same bytes again: found done, no new thumbnail; the consumer still
+        # publishes (already_existed), which the logger records as "skipped"
+        made = os.stat(self.thumb_path(key)).st_mtime_ns
+        self.s3.put_object(Bucket=RAW, Key=key, Body=body, ContentType="image/png")
+        self.wait_for(lambda: self.statuses(key).get("skipped"), DEADLINE_S,
+                      "the skipped record of the identical upload")
+        self.wait_quiet()
+        self.assertEqual(self.statuses(key), {"received": 2, "ok": 1, "skipped": 1})
+        self.assertEqual(os.stat(self.thumb_path(key)).st_mtime_ns, made)
 
     def test_2_burst_scales_up_and_down(self):
         names = sorted(SMALL)

@@ -198,6 +198,58 @@ static void test_logger_record_redelivered_upload_keeps_first_time(void **state)
     logger_record_free(lr);
 }
 
+/* The status of @ev's record, built at @now. */
+static char *status_of(struct logger_record *lr, const cJSON *ev, int64_t now)
+{
+    struct logger_record_out out;
+    cJSON *r = record(lr, ev, 1, now, &out);
+    char *st = strdup(s(r, "status"));
+
+    assert_string_equal(st, out.status);
+    cJSON_Delete(r);
+    free(out.json);
+    return st;
+}
+
+static void assert_status(struct logger_record *lr, const cJSON *ev, const char *want)
+{
+    char *st = status_of(lr, ev, T0 + 500);
+
+    assert_string_equal(st, want);
+    free(st);
+}
+
+static void test_logger_record_one_ok_per_upload(void **state)
+{
+    struct logger_record *lr = logger_record_new();
+    cJSON *up = upload("my-raw-images", "k", "e");
+    cJSON *ok = thumb_event("Thumbnail Created", "k", "e", "");
+    cJSON *existed = thumb_event("Thumbnail Created", "k", "e", ",\"already_existed\":true");
+    cJSON *up2 = upload("my-raw-images", "k2", "e2");
+    cJSON *existed2 = thumb_event("Thumbnail Created", "k2", "e2", ",\"already_existed\":true");
+    cJSON *existed3 = thumb_event("Thumbnail Created", "k3", "e3", ",\"already_existed\":true");
+
+    /* made, then the same bytes again: found done, skipped */
+    assert_status(lr, up, "received");
+    assert_status(lr, ok, "ok");
+    assert_status(lr, up, "received");
+    assert_status(lr, existed, "skipped");
+    /* stored by an attempt that died before publishing: the redelivery
+     * finds it done, and that is the upload's one "ok" */
+    assert_status(lr, up2, "received");
+    assert_status(lr, existed2, "ok");
+    assert_status(lr, existed2, "skipped");
+    /* an upload the logger never saw: it cannot tell, so "ok" */
+    assert_status(lr, existed3, "ok");
+    cJSON_Delete(up);
+    cJSON_Delete(ok);
+    cJSON_Delete(existed);
+    cJSON_Delete(up2);
+    cJSON_Delete(existed2);
+    cJSON_Delete(existed3);
+    logger_record_free(lr);
+}
+
 static void test_logger_record_forgets_oldest_uploads(void **state)
 {
     struct logger_record *lr = logger_record_new();
@@ -309,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_logger_record_failed_carries_error),
         cmocka_unit_test(test_logger_record_latency_needs_the_same_etag),
         cmocka_unit_test(test_logger_record_redelivered_upload_keeps_first_time),
+        cmocka_unit_test(test_logger_record_one_ok_per_upload),
         cmocka_unit_test(test_logger_record_forgets_oldest_uploads),
         cmocka_unit_test(test_logger_record_other_events_and_junk),
         cmocka_unit_test(test_logger_record_time_round_trip),

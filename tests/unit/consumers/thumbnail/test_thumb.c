@@ -260,6 +260,12 @@ static void test_thumb_entries_shape(void **state)
                         "Thumbnail Failed");
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(e, "Detail")), "{}");
     cJSON_Delete(a);
+    /* found done: published as created (the earlier attempt may not have) */
+    a = thumb_entries(THUMB_SKIPPED, "{\"already_existed\":true}");
+    e = cJSON_GetArrayItem(a, 0);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(e, "DetailType")),
+                        "Thumbnail Created");
+    cJSON_Delete(a);
 }
 
 int main(void)
