@@ -139,10 +139,8 @@ class Model:
 
 def classify(exc):
     """False for a request cut by the kill (no answer); raises for anything else."""
-    if isinstance(exc, (bexc.EndpointConnectionError, bexc.ConnectionClosedError,
-                        bexc.ReadTimeoutError, bexc.ConnectTimeoutError,
-                        bexc.HTTPClientError)):
-        return False
+    if isinstance(exc, bexc.BotoCoreError) and not isinstance(exc, bexc.ClientError):
+        return False  # connection refused/reset/closed, a body cut short
     if isinstance(exc, (ConnectionError, OSError)):
         return False
     raise exc
@@ -181,7 +179,9 @@ class Worker:
             return [k for k in self.model.keys if k.startswith(f"t{self.idx}-")
                     and k.endswith(".bin")]
 
-    def run(self, s3, events, stop):
+    def run(self, s3, events, stop, killed):
+        """Operations until @stop; a request without an answer is expected
+        only once @killed is set (the daemon is being killed)."""
         while not stop.is_set():
             try:
                 self.one(s3, events)
@@ -199,6 +199,10 @@ class Worker:
                     with self.model.lock:
                         self.model.errors.append(f"t{self.idx}: {traceback.format_exc()}")
                     return
+                if not killed.is_set():
+                    with self.model.lock:
+                        self.model.errors.append(f"t{self.idx}: no answer while the daemon "
+                                                 f"was not being killed: {e!r}")
                 if not stop.is_set():
                     time.sleep(0.05)
 
@@ -500,6 +504,7 @@ class Run:
         self.dropper = Dropper(self.d, self.model, list(self.images), self.rng.randrange(1 << 30))
         self.dropper.model_images = self.images
         self.failures = []
+        self.killed = threading.Event()
         self.fig = {"restart_s": [], "orphans_left": 0, "orphans_exited": 0, "daemon_kills": 0,
                     "consumer_kills": 0, "consumer_restart_s": [], "round_s": []}
 
@@ -517,10 +522,12 @@ class Run:
         """Runs the workers against the current daemon for @seconds, then
         calls during() (the kill) while they still run, then stops them."""
         stop = threading.Event()
+        self.killed.clear()
         threads = []
         for w in self.workers:
             s3, ev = s3_clients(self.d)
-            t = threading.Thread(target=w.run, args=(s3, ev, stop), name=f"w{w.idx}", daemon=True)
+            t = threading.Thread(target=w.run, args=(s3, ev, stop, self.killed), name=f"w{w.idx}",
+                                 daemon=True)
             t.start()
             threads.append(t)
         time.sleep(seconds)
@@ -533,16 +540,12 @@ class Run:
                 self.fail(f"load thread {t.name} did not stop within 180 s")
 
     def kill_daemon(self):
-        try:
-            seen = consumer_pids(health(self.d, 2.0), "thumbnail")
-        except OSError:
-            seen = []
+        self.killed.set()
         self.d.kill()
         self.fig["daemon_kills"] += 1
         for w in self.workers:
             if w.mpu is not None and w.mpu["id"] is not None:
                 w.mpu["cut"] = True
-        return seen
 
     def reap_orphans(self):
         """Consumers whose daemon was SIGKILLed: they should notice and exit.
@@ -954,6 +957,7 @@ class Run:
         device as it is (the page cache is what a power cut loses), then
         kills them all."""
         pids = [self.d.proc.pid] + own_consumers(self.d.data_dir)
+        self.killed.set()
         for pid in pids:
             os.kill(pid, signal.SIGSTOP)
         try:
