@@ -183,6 +183,24 @@ static int64_t scalar(struct db *db, const char *sql)
     return v;
 }
 
+static void render_target(void *arg, const char *arn, const struct bus_queue_stats *st)
+{
+    struct bb_buf *out = arg;
+    const struct {
+        const char *result;
+        uint64_t n;
+    } v[] = {{"delivered", st->delivered},
+             {"failed_attempt", st->failed_attempts},
+             {"dead_lettered", st->dead_lettered},
+             {"dropped", st->dropped}};
+
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        bb_buf_appends(out, "bucketbridge_target_deliveries_total{target=\"");
+        label(out, arn);
+        bb_buf_appendf(out, "\",result=\"%s\"} %llu\n", v[i].result, (unsigned long long)v[i].n);
+    }
+}
+
 /* Consumer processes from the supervisor's status: restarts (a counter: the
  * supervisor keeps each slot's count for the daemon's life) and instances by
  * state. */
@@ -292,6 +310,9 @@ void metrics_render(struct bb_buf *out, struct server *srv)
                    (unsigned long long)m.rule_matches, (unsigned long long)st.delivered,
                    (unsigned long long)st.failed_attempts, (unsigned long long)st.dead_lettered,
                    (unsigned long long)st.dropped);
+    bb_buf_appends(out, "# HELP bucketbridge_target_deliveries_total Delivery outcomes by target "
+                        "ARN.\n# TYPE bucketbridge_target_deliveries_total counter\n");
+    bus_queue_each_target(bus_get_queue(srv->bus), render_target, out);
     bb_buf_appends(out, "# HELP bucketbridge_queue_depth Deliveries waiting, by target ARN.\n"
                         "# TYPE bucketbridge_queue_depth gauge\n");
     if (sqlite3_prepare_v2(db->sql,

@@ -28,7 +28,7 @@ static const char *const sql_text[Q_COUNT] = {
                " WHERE grp='' AND state=0 AND next_ms<=?1 ORDER BY next_ms, id LIMIT ?2",
     [Q_MARK] = "UPDATE deliveries SET state=1 WHERE id=?1",
     [Q_NEXT] = "SELECT min(next_ms) FROM deliveries WHERE grp='' AND state=0",
-    [Q_ACK] = "DELETE FROM deliveries WHERE id=?1",
+    [Q_ACK] = "DELETE FROM deliveries WHERE id=?1 RETURNING arn",
     [Q_GET] = "SELECT id, seq, bus, rule, target, arn, attempts, first_ms FROM deliveries"
               " WHERE id=?1",
     [Q_RETRY] = "UPDATE deliveries SET state=0, attempts=?2, next_ms=?3, error_code=?4,"
@@ -38,10 +38,18 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_EVENT_BODY] = "SELECT body FROM events WHERE seq=?1",
 };
 
+/* delivery counters of one target ARN ("other" once the table is full) */
+struct target_stats {
+    char *arn;
+    struct bus_queue_stats st;
+};
+
 struct bus_queue {
     struct bus *bus;
     sqlite3_stmt *q[Q_COUNT];
     struct bus_queue_stats stats;
+    struct target_stats targets[BUS_QUEUE_MAX_TARGETS + 1]; /* the last: "other" */
+    int ntargets;
 };
 
 void bus_delivery_cleanup(struct bus_delivery *d)
@@ -75,7 +83,36 @@ void bus_queue_free(struct bus_queue *q)
         return;
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(q->q[i]);
+    for (int i = 0; i < q->ntargets; i++)
+        free(q->targets[i].arn);
     free(q);
+}
+
+/* The counters of target @arn, made on first use; "other" when full. */
+static struct bus_queue_stats *target_stats(struct bus_queue *q, const char *arn)
+{
+    int i;
+    if (arn == NULL)
+        arn = "";
+    for (i = 0; i < q->ntargets; i++)
+        if (strcmp(q->targets[i].arn, arn) == 0)
+            return &q->targets[i].st;
+    if (q->ntargets == BUS_QUEUE_MAX_TARGETS) {
+        q->targets[i].arn = bb_xstrdup("other");
+        q->ntargets++;
+        return &q->targets[i].st;
+    }
+    if (q->ntargets > BUS_QUEUE_MAX_TARGETS)
+        return &q->targets[BUS_QUEUE_MAX_TARGETS].st;
+    q->targets[i].arn = bb_xstrdup(arn);
+    q->ntargets++;
+    return &q->targets[i].st;
+}
+
+void bus_queue_each_target(const struct bus_queue *q, bus_queue_target_cb *cb, void *arg)
+{
+    for (int i = 0; i < q->ntargets; i++)
+        cb(arg, q->targets[i].arn, &q->targets[i].st);
 }
 
 static sqlite3_stmt *stmt(struct bus_queue *q, int i)
@@ -185,9 +222,19 @@ int64_t bus_queue_next_due(struct bus_queue *q)
 int bus_queue_ack(struct bus_queue *q, int64_t id)
 {
     sqlite3_stmt *s = stmt(q, Q_ACK);
+    int rc;
     sqlite3_bind_int64(s, 1, id);
     q->stats.delivered++;
-    return done(q, s);
+    /* the row goes in the first step; RETURNING names its target */
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL)
+        target_stats(q, (const char *)sqlite3_column_text(s, 0))->delivered++;
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        BB_LOG_ERROR("bus", "sql failed", "error=\"%s\"", sqlite3_errmsg(bus_db(q->bus)->sql));
+        return BB_EDB;
+    }
+    return BB_OK;
 }
 
 int64_t bus_queue_backoff_ms(int attempts, double jitter01)
@@ -257,10 +304,12 @@ static int dead_letter(struct bus_queue *q, const struct bus_delivery *d, const 
         free(rule_arn);
         free(body);
         q->stats.dead_lettered++;
+        target_stats(q, d->arn)->dead_lettered++;
         BB_LOG_WARN("bus", "event dead-lettered", "ev=%llu rule=%s target=%s dlq=%s code=%s",
                     (unsigned long long)d->seq, d->rule, d->target, t->dlq_arn, code);
     } else {
         q->stats.dropped++;
+        target_stats(q, d->arn)->dropped++;
         BB_LOG_WARN("bus", "event dropped after failed deliveries",
                     "ev=%llu rule=%s target=%s code=%s", (unsigned long long)d->seq, d->rule,
                     d->target, code);
@@ -292,6 +341,7 @@ int bus_queue_fail(struct bus_queue *q, int64_t id, const char *code, const char
     sqlite3_reset(s);
     d.attempts++;
     q->stats.failed_attempts++;
+    target_stats(q, d.arn)->failed_attempts++;
 
     struct bus_rule *r = bus_rules_find(rules, d.bus, d.rule);
     struct bus_target *t = r ? bus_rule_target(r, d.target) : NULL;
@@ -556,8 +606,8 @@ int64_t bus_queue_group_next_due(struct bus_queue *q, const char *group)
     sqlite3_stmt *s = NULL;
     int64_t v = -1;
     if (sqlite3_prepare_v2(bus_db(q->bus)->sql,
-                           "SELECT min(next_ms) FROM deliveries WHERE grp=?1 AND state=0", -1,
-                           &s, NULL) == SQLITE_OK) {
+                           "SELECT min(next_ms) FROM deliveries WHERE grp=?1 AND state=0", -1, &s,
+                           NULL) == SQLITE_OK) {
         sqlite3_bind_text(s, 1, group, -1, SQLITE_STATIC);
         if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
             v = sqlite3_column_int64(s, 0);
@@ -573,8 +623,8 @@ void bus_queue_group_depth(struct bus_queue *q, const char *group, int64_t *pend
     *pending = 0;
     *inflight = 0;
     if (sqlite3_prepare_v2(bus_db(q->bus)->sql,
-                           "SELECT state, count(*) FROM deliveries WHERE grp=?1 GROUP BY state",
-                           -1, &s, NULL) == SQLITE_OK) {
+                           "SELECT state, count(*) FROM deliveries WHERE grp=?1 GROUP BY state", -1,
+                           &s, NULL) == SQLITE_OK) {
         sqlite3_bind_text(s, 1, group, -1, SQLITE_STATIC);
         while (sqlite3_step(s) == SQLITE_ROW) {
             if (sqlite3_column_int(s, 0) == 0)

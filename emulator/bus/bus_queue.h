@@ -105,8 +105,7 @@ int bus_queue_group_held(struct bus_queue *q, int64_t id, const char *holder);
 int bus_queue_group_release(struct bus_queue *q, const char *holder);
 /** INFLIGHT group deliveries whose visibility timeout passed (copied to
  * @out, at most @max). */
-int bus_queue_group_expired(struct bus_queue *q, int64_t now_ms, struct bus_delivery *out,
-                            int max);
+int bus_queue_group_expired(struct bus_queue *q, int64_t now_ms, struct bus_delivery *out, int max);
 /** Earliest next_ms of @group's PENDING deliveries, or -1. */
 int64_t bus_queue_group_next_due(struct bus_queue *q, const char *group);
 /** PENDING and INFLIGHT counts of @group. */
@@ -123,6 +122,14 @@ struct bus_queue_stats {
     uint64_t dropped;
 };
 void bus_queue_stats(const struct bus_queue *q, struct bus_queue_stats *out);
+
+/** Targets with their own delivery counters; the ARNs seen after this many
+ * are counted together under the name "other". */
+#define BUS_QUEUE_MAX_TARGETS 128
+typedef void bus_queue_target_cb(void *arg, const char *arn, const struct bus_queue_stats *st);
+/** Calls @cb with each target ARN's counters since start, in the order the
+ * targets were first counted. The strings belong to the queue. */
+void bus_queue_each_target(const struct bus_queue *q, bus_queue_target_cb *cb, void *arg);
 
 /** Dead-letter messages of queue @arn after id @after (JSON array text,
  * new string), at most @limit. */

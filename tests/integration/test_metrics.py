@@ -491,6 +491,19 @@ class MetricsTest(unittest.TestCase):
         for k, res in (("delivered", "delivered"), ("failed_attempts", "failed_attempt"),
                        ("dead_lettered", "dead_lettered"), ("dropped", "dropped")):
             self.assertEqual(h1["deliveries"][k], e1.get(dl, result=res), k)
+        # the same outcomes by target: the succeeding command got both
+        # deliveries, the failing one its attempts and the dead letter
+        tl = "bucketbridge_target_deliveries_total"
+        ok, fail = lambda_arn("ops-ok"), lambda_arn("ops-fail")
+        self.assertEqual(delta(tl, target=ok, result="delivered"), 2)
+        self.assertEqual(delta(tl, target=ok, result="failed_attempt"), 0)
+        self.assertEqual(delta(tl, target=fail, result="delivered"), 0)
+        self.assertEqual(delta(tl, target=fail, result="failed_attempt"), 2)
+        self.assertEqual(delta(tl, target=fail, result="dead_lettered"), 1)
+        for res in ("delivered", "failed_attempt", "dead_lettered", "dropped"):
+            by_target = sum(v for (name, labels), v in e1._series.items()
+                            if name == tl and dict(labels).get("result") == res)
+            self.assertLessEqual(by_target, e1.get(dl, result=res), res)
         # each event: ops-all, plus its own rule
         self.assertEqual(delta("bucketbridge_rule_matches_total"), 6)
         st, _, body = self.request("GET", "/_bucketbridge/dlq?arn=" + DLQ)

@@ -159,6 +159,62 @@ static void test_bus_queue_fail_dead_letters_at_once_when_not_retryable(void **s
                      1);
 }
 
+struct seen_target {
+    int n;
+    char arn[64];
+    struct bus_queue_stats st;
+};
+
+static void collect_target(void *arg, const char *arn, const struct bus_queue_stats *st)
+{
+    struct seen_target *t = arg;
+    t->n++;
+    snprintf(t->arn, sizeof(t->arn), "%s", arn);
+    t->st = *st;
+}
+
+static void test_bus_queue_counts_outcomes_by_target(void **state)
+{
+    struct fixture *f = *state;
+    struct bus_queue *q = bus_get_queue(f->bus);
+    struct bus_delivery d[1];
+    struct seen_target t;
+
+    memset(&t, 0, sizeof(t));
+    bus_queue_each_target(q, collect_target, &t);
+    assert_int_equal(t.n, 0);
+    /* the webhook target: one failed attempt, then (not retryable) its DLQ */
+    publish(f);
+    assert_int_equal(db_begin(&f->db), BB_OK);
+    assert_int_equal(bus_queue_take_due(q, bus_now_ms(f->bus), d, 1), 1);
+    assert_int_equal(bus_queue_fail(q, d[0].id, "NO_RESOURCE", "gone", 0, -1), 1);
+    assert_int_equal(db_commit(&f->db), BB_OK);
+    bus_delivery_cleanup(&d[0]);
+    bus_queue_each_target(q, collect_target, &t);
+    assert_int_equal(t.n, 1);
+    assert_string_equal(t.arn, "http://127.0.0.1:9/x");
+    assert_int_equal(t.st.failed_attempts, 1);
+    assert_int_equal(t.st.dead_lettered, 1);
+    assert_int_equal(t.st.delivered, 0);
+    /* a second event's webhook delivery acked: delivered, same target */
+    publish(f);
+    assert_int_equal(db_begin(&f->db), BB_OK);
+    assert_int_equal(bus_queue_take_due(q, bus_now_ms(f->bus), d, 1), 1);
+    assert_int_equal(bus_queue_ack(q, d[0].id), BB_OK);
+    assert_int_equal(db_commit(&f->db), BB_OK);
+    bus_delivery_cleanup(&d[0]);
+    memset(&t, 0, sizeof(t));
+    bus_queue_each_target(q, collect_target, &t);
+    assert_int_equal(t.n, 1);
+    assert_int_equal(t.st.delivered, 1);
+    assert_int_equal(t.st.failed_attempts, 1);
+    /* acking a delivery that is gone counts in the totals only */
+    assert_int_equal(bus_queue_ack(q, d[0].id), BB_OK);
+    memset(&t, 0, sizeof(t));
+    bus_queue_each_target(q, collect_target, &t);
+    assert_int_equal(t.st.delivered, 1);
+}
+
 static void test_bus_queue_fail_dead_letters_when_the_event_is_too_old(void **state)
 {
     struct fixture *f = *state;
@@ -288,6 +344,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_bus_queue_fail_dead_letters_at_once_when_not_retryable,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bus_queue_counts_outcomes_by_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bus_queue_fail_dead_letters_when_the_event_is_too_old,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_bus_queue_group_hands_out_holds_and_releases, setup,
