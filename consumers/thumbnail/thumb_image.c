@@ -314,8 +314,16 @@ static int decode_jpeg(const unsigned char *data, size_t len, const struct thumb
         set_error(r, "cannot start the JPEG decoder");
         return -ENOMEM;
     }
+    /* a tables-only stream "succeeds" without setting the sizes */
+    w = h = 0;
+    subsamp = cs = -1;
     if (tjDecompressHeader3(tj, data, (unsigned long)len, &w, &h, &subsamp, &cs) < 0) {
         set_error(r, "corrupt JPEG: %s", tjGetErrorStr2(tj));
+        rc = BB_ECORRUPT;
+        goto out;
+    }
+    if (w == 0 || h == 0) {
+        set_error(r, "corrupt JPEG: no image (tables only)");
         rc = BB_ECORRUPT;
         goto out;
     }

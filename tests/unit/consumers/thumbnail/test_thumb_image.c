@@ -451,6 +451,27 @@ static void test_thumb_image_make_refuses_broken_input(void **state)
     }
 }
 
+/* A JPEG of tables only (SOI, DQT, EOI): TurboJPEG's header read succeeds
+ * without an image size; the decoder must not go on with unset sizes (it
+ * did: valgrind saw the width and height used uninitialised). */
+static void test_thumb_image_make_refuses_a_tables_only_jpeg(void **state)
+{
+    unsigned char jpg[4 + 2 + 2 + 1 + 64 + 2] = {0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x43, 0x00};
+    struct thumb_image_opts o;
+    struct thumb_image_box b;
+    struct thumb_image_result r;
+
+    for (int i = 0; i < 64; i++)
+        jpg[7 + i] = 1;
+    jpg[sizeof(jpg) - 2] = 0xFF;
+    jpg[sizeof(jpg) - 1] = 0xD9;
+    thumb_image_opts_init(&o, &b);
+    assert_int_equal(thumb_image_make(jpg, sizeof(jpg), &o, &r), BB_ECORRUPT);
+    assert_true(r.error[0] != '\0');
+    assert_int_equal(r.n, 0);
+    thumb_image_result_cleanup(&r);
+}
+
 static void test_thumb_image_make_enforces_limits(void **state)
 {
     struct thumb_image_result r;
@@ -530,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_thumb_image_make_jpeg_quality_changes_size),
         cmocka_unit_test(test_thumb_image_make_refuses_broken_input),
         cmocka_unit_test(test_thumb_image_make_enforces_limits),
+        cmocka_unit_test(test_thumb_image_make_refuses_a_tables_only_jpeg),
         cmocka_unit_test(test_thumb_image_make_survives_mutations),
     };
 
