@@ -19,8 +19,14 @@ else()
 endif()
 file(READ "${BB_UNIT_SRC}" _bb_unit)
 string(REPLACE "/usr/local/bin/bucketbridge" "${_bb_bin}/bucketbridge" _bb_unit "${_bb_unit}")
+# the scratch copy is per destination, so that installs to different
+# prefixes at the same time (ctest's ops/install and ops/package) do not
+# overwrite each other's ExecStart
 get_filename_component(_bb_tmpdir "${BB_UNIT_TMP}" DIRECTORY)
-file(MAKE_DIRECTORY "${_bb_tmpdir}")
+get_filename_component(_bb_tmpname "${BB_UNIT_TMP}" NAME)
+string(MD5 _bb_key "$ENV{DESTDIR}|${CMAKE_INSTALL_PREFIX}")
+set(BB_UNIT_TMP "${_bb_tmpdir}/${_bb_key}/${_bb_tmpname}")
+file(MAKE_DIRECTORY "${_bb_tmpdir}/${_bb_key}")
 file(WRITE "${BB_UNIT_TMP}" "${_bb_unit}")
 set(_bb_dests "${_bb_dest}")
 if(BB_SYSTEMD_DIR)
