@@ -239,10 +239,11 @@ static void test_bus_queue_group_hands_out_holds_and_releases(void **state)
     struct fixture *f = *state;
     struct bus_queue *q = bus_get_queue(f->bus);
     struct bus_delivery d[4];
-    int64_t now = bus_now_ms(f->bus), pending, inflight;
+    int64_t now, pending, inflight;
 
     publish(f);
     publish(f);
+    now = bus_now_ms(f->bus); /* after publishing: the deliveries are due by now */
     bus_queue_group_depth(q, "grp", &pending, &inflight);
     assert_int_equal(pending, 2);
     assert_int_equal(inflight, 0);
@@ -280,9 +281,10 @@ static void test_bus_queue_group_visibility_timeout_expires_then_retries(void **
     struct fixture *f = *state;
     struct bus_queue *q = bus_get_queue(f->bus);
     struct bus_delivery d[2];
-    int64_t now = bus_now_ms(f->bus);
+    int64_t now;
 
     publish(f);
+    now = bus_now_ms(f->bus);
     assert_int_equal(db_begin(&f->db), BB_OK);
     assert_int_equal(bus_queue_group_take(q, "grp", now, now + 1000, "A", d, 1), 1);
     assert_int_equal(db_commit(&f->db), BB_OK);
@@ -314,9 +316,10 @@ static void test_bus_queue_recover_makes_held_group_deliveries_due_at_once(void 
     struct fixture *f = *state;
     struct bus_queue *q = bus_get_queue(f->bus);
     struct bus_delivery d[2];
-    int64_t now = bus_now_ms(f->bus), pending, inflight;
+    int64_t now, pending, inflight;
 
     publish(f);
+    now = bus_now_ms(f->bus);
     /* a member took it with a 60 s visibility timeout, then the daemon died */
     assert_int_equal(db_begin(&f->db), BB_OK);
     assert_int_equal(bus_queue_group_take(q, "grp", now, now + 60000, "A", d, 1), 1);
