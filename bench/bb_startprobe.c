@@ -15,8 +15,9 @@
  *       directory: the rename or the close of a write that creates it). Then,
  *       not timed: checks that F names CMD's pid, GETs --path (default
  *       /_bucketbridge/health here) from F's "endpoint" expecting a 2xx, stops
- *       CMD and reports whether F's "data_dir" is gone afterwards. Prints
- *       {"ready_ms":..,"health_status":..,"stop_ms":..,"data_dir_removed":..}.
+ *       CMD (SIGTERM; SIGKILL only after 15 s) and reports whether F's
+ *       "data_dir" is gone afterwards. Prints {"ready_ms":..,"health_status":..,
+ *       "stop_ms":..,"killed":..,"data_dir_removed":..}.
  *
  * With --expect-2xx an answer only counts if its status is 2xx. Always bounded
  * by --timeout (default 30 s). Exit 0 on an answer, 1 otherwise.
@@ -84,18 +85,20 @@ static pid_t spawn(char **argv, bool show_output)
     return pid;
 }
 
-static void stop(pid_t pid)
+/* SIGTERM, then SIGKILL after grace_s; returns false if it had to be killed. */
+static bool stop(pid_t pid, double grace_s)
 {
-    double until = now_s() + 5.0;
+    double until = now_s() + grace_s;
 
     kill(pid, SIGTERM);
     while (now_s() < until) {
         if (waitpid(pid, NULL, WNOHANG) == pid)
-            return;
+            return true;
         nap_us(2000);
     }
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
+    return false;
 }
 
 /* Is pid alive? A zombie (our own exited child) is not. */
@@ -237,6 +240,7 @@ static int ready_mode(const char *path, char **cmd, bool show_output, double tim
     double t_stop;
     double stop_ms = -1;
     bool removed = false;
+    bool killed = false;
     bool ok = false;
     size_t n = 0;
     FILE *f;
@@ -276,16 +280,17 @@ static int ready_mode(const char *path, char **cmd, bool show_output, double tim
         fprintf(stderr, "bb_startprobe: %s answered %ld after the ready file\n", url, status);
 out:
     if (child) {
+        /* longer than bucketbridge's own 5 s grace for its consumers */
         t_stop = now_s();
-        stop(child);
+        killed = !stop(child, 15.0);
         stop_ms = (now_s() - t_stop) * 1000.0;
     }
     if (ok && data_dir[0])
         removed = stat(data_dir, &st) < 0 && errno == ENOENT;
     if (ok)
-        printf("{\"ready_ms\":%.2f,\"health_status\":%ld,\"stop_ms\":%.1f,"
+        printf("{\"ready_ms\":%.2f,\"health_status\":%ld,\"stop_ms\":%.1f,\"killed\":%s,"
                "\"data_dir_removed\":%s}\n",
-               ready_ms, status, stop_ms, removed ? "true" : "false");
+               ready_ms, status, stop_ms, killed ? "true" : "false", removed ? "true" : "false");
     fflush(stdout);
     if (e)
         curl_easy_cleanup(e);
@@ -449,7 +454,7 @@ int main(int argc, char **argv)
                 expect_2xx ? "2xx " : "", url, status);
     fflush(stdout);
     if (child)
-        stop(child);
+        stop(child, 5.0);
     curl_easy_cleanup(e);
     curl_slist_free_all(hdrs);
     curl_global_cleanup();

@@ -30,13 +30,15 @@
 #                       ready file, with consumers and without (alternating)
 #   BENCH_RESETS [5]    resets timed, each after writing BENCH_RESET_OBJECTS
 #                       [1000] objects and BENCH_RESET_EVENTS [10000] events
+#   BENCH_CI_WRAP []    a command prefix for the bucketbridge processes of the
+#                       ci part, e.g. "chrt -f 10" to keep other load away
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
 usage() {
-    sed -n '3,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '3,35p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     echo "usage: bench/run.sh [--build-dir DIR] [--servers \"LIST\"] [--seconds N] [--out DIR]"
 }
 
@@ -77,6 +79,9 @@ READY_STARTS=${BENCH_READY_STARTS:-20}
 RESETS=${BENCH_RESETS:-5}
 RESET_OBJECTS=${BENCH_RESET_OBJECTS:-1000}
 RESET_EVENTS=${BENCH_RESET_EVENTS:-10000}
+# shellcheck disable=SC2206
+CI_WRAP=(${BENCH_CI_WRAP:-})
+WRAP=()
 
 for tool in "$LOADGEN" "$STARTPROBE"; do
     if [ ! -x "$tool" ]; then
@@ -164,7 +169,7 @@ start() {
     dir=$work/data/$1-$PORT
     mkdir -p "$dir"
     server_cmd "$1" "$PORT" "$dir"
-    "${CMD[@]}" >>"$out/$1.log" 2>&1 &
+    "${WRAP[@]}" "${CMD[@]}" >>"$out/$1.log" 2>&1 &
     PID=$!
     started+=("$PID")
     URL=http://127.0.0.1:$PORT
@@ -346,8 +351,9 @@ bench_ready() {
             args=(--ephemeral --listen 127.0.0.1:0 --ready-file "$work/ready.json")
             [ "$mode" = off ] && args+=(--no-consumers)
             # TMPDIR: the ephemeral data dirs go under $work, removed at the end
-            line=$(TMPDIR=$work "$STARTPROBE" --ready-file "$work/ready.json" --expect-2xx \
-                --timeout 60 -- "$BUCKETBRIDGE" "${args[@]}" 2>>"$out/startprobe.err") || {
+            line=$(TMPDIR=$work "${CI_WRAP[@]}" "$STARTPROBE" --ready-file "$work/ready.json" \
+                --expect-2xx --timeout 60 -- "$BUCKETBRIDGE" "${args[@]}" \
+                2>>"$out/startprobe.err") || {
                 log "  ready: start $i (consumers $mode) failed, see $out/startprobe.err"
                 continue
             }
@@ -364,7 +370,12 @@ bench_ready() {
 bench_reset() {
     local r line common
     server_conf bucketbridge
-    BUCKETBRIDGE_ARGS="--no-consumers --log-level warn" start bucketbridge || return 1
+    WRAP=("${CI_WRAP[@]}")
+    BUCKETBRIDGE_ARGS="--no-consumers --log-level warn" start bucketbridge || {
+        WRAP=()
+        return 1
+    }
+    WRAP=()
     common=(--endpoint "$URL" --bucket "$BUCKET" --access-key "$AK" --secret-key "$SK")
     for r in $(seq "$RESETS"); do
         "$LOADGEN" "${common[@]}" --op put --size 1k --count "$RESET_OBJECTS" --concurrency 8 \
@@ -482,5 +493,5 @@ parts_list=${PARTS# }
 env_row settings "BENCH_PARTS='${parts_list% }' BENCH_SECONDS=$SECONDS_PER_RUN \
 BENCH_REPEATS=$REPEATS BENCH_STARTS=$STARTS BENCH_BIG=$BIG BENCH_MP_SIZE=$MP_SIZE \
 BENCH_MP_PART=$MP_PART BENCH_MP_CONC=$MP_CONC BENCH_MP_RUNS=$MP_RUNS \
-BENCH_READY_STARTS=$READY_STARTS BENCH_RESETS=$RESETS"
+BENCH_READY_STARTS=$READY_STARTS BENCH_RESETS=$RESETS BENCH_CI_WRAP='${CI_WRAP[*]}'"
 python3 "$here/report.py" "$results" | tee "$out/report.md"
