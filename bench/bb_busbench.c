@@ -26,7 +26,9 @@
  * the median events/s (and the p50/p99 request latency medians) of the runs.
  *
  *   bb_busbench --bin PATH [--mode putevents|s3|all] [--concurrency 1,4,16]
- *               [--seconds 5] [--repeats 3] [--batch 10] [--size 1024]
+ *               [--seconds 5] [--repeats 3] [--batch 10] [--size 1024] [--check]
+ *
+ * --check: exit 1 unless every run verified (no errors, journal = acks).
  */
 #include "bench_daemon.h"
 #include "bench_http.h"
@@ -57,6 +59,7 @@ struct opts {
     int repeats;
     int batch;
     size_t size;
+    int check; /* exit 1 unless every run verified */
 };
 
 static struct opts opt = {
@@ -90,11 +93,21 @@ struct worker {
     int64_t finished_ns;
 };
 
+/* Set when a scenario's runs did not all complete and verify (--check). */
+static int any_failed;
+
+static int note_result(int ok)
+{
+    if (!ok)
+        any_failed = 1;
+    return ok;
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: bb_busbench --bin PATH [--mode putevents|s3|all] "
                     "[--concurrency 1,4,16] [--seconds 5] [--repeats 3] [--batch 10] "
-                    "[--size 1024]\n");
+                    "[--size 1024] [--check]\n");
     exit(2);
 }
 
@@ -325,7 +338,7 @@ static void scenario(enum mode mode, int conc)
            "\"events_per_s\":%.0f,\"req_per_s\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
            "\"events_per_daemon_cpu_s\":%.0f}\n",
            mode == MODE_PUTEVENTS ? "putevents" : "s3", conc, n,
-           all_ok && n == opt.repeats ? "true" : "false", bench_median(eps, (size_t)n),
+           note_result(all_ok && n == opt.repeats) ? "true" : "false", bench_median(eps, (size_t)n),
            bench_median(rps, (size_t)n), bench_median(p50, (size_t)n), bench_median(p99, (size_t)n),
            bench_median(pcpu, (size_t)n));
     fflush(stdout);
@@ -353,6 +366,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--check") == 0) {
+            opt.check = 1;
+            continue;
+        }
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
             usage();
         if (v == NULL)
@@ -400,5 +417,5 @@ int main(int argc, char **argv)
             scenario(MODE_S3, opt.levels[l]);
     }
     curl_global_cleanup();
-    return 0;
+    return opt.check && (any_failed || bench_daemon_bad_exits() > 0) ? 1 : 0;
 }

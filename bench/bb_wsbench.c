@@ -45,7 +45,11 @@
  *              [--seconds 10] [--rate N] [--subs 100] [--recv-threads 1]
  *              [--put-threads 4] [--pub-threads 2] [--members 4]
  *              [--credit 32] [--events 20000] [--drain-max 60] [--dump FILE]
+ *              [--check]
  *
+ * --check: exit 1 unless every run completed and verified (all events
+ * received once and in order, every group event acked once); no timing is
+ * checked. The ctest entry bench/wsbench_check uses it at a small scale.
  * --dump FILE (latency) writes every PUT's start, response and event times.
  * Each run also reports the daemon's CPU use and its threads' run-queue
  * wait (schedstat: time runnable without a CPU), over the wall time: a
@@ -98,6 +102,7 @@ struct opts {
     int events;
     int drain_max;    /* s: stop waiting for deliveries this long after the producers */
     const char *dump; /* latency: per-PUT times written here */
+    int check;        /* exit 1 unless every run completed and verified */
 };
 
 static struct opts opt = {
@@ -114,13 +119,23 @@ static struct opts opt = {
     .drain_max = 60,
 };
 
+/* Set when a scenario's runs did not all complete and verify (--check). */
+static int any_failed;
+
+static int note_result(int ok)
+{
+    if (!ok)
+        any_failed = 1;
+    return ok;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
             "usage: bb_wsbench --bin PATH [--scenario latency|fanout|group|all] [--repeats 3]\n"
             "                  [--seconds 10] [--rate N] [--subs 100] [--recv-threads 1]\n"
             "                  [--put-threads 4] [--pub-threads 2] [--members 4] [--credit 32]\n"
-            "                  [--events 20000] [--drain-max 60] [--dump FILE]\n");
+            "                  [--events 20000] [--drain-max 60] [--dump FILE] [--check]\n");
     exit(2);
 }
 
@@ -1113,7 +1128,7 @@ static void scenario_latency(void)
     printf("{\"summary\":\"latency\",\"runs\":%d,\"complete\":%s,\"put_rate\":%.0f,"
            "\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"from_put_start_p50_ms\":%.3f,"
            "\"from_put_start_p99_ms\":%.3f}\n",
-           n, ok && n == opt.repeats ? "true" : "false", bench_median(rate, (size_t)n),
+           n, note_result(ok && n == opt.repeats) ? "true" : "false", bench_median(rate, (size_t)n),
            bench_median(p50, (size_t)n), bench_median(p99, (size_t)n),
            bench_median(sp50, (size_t)n), bench_median(sp99, (size_t)n));
     fflush(stdout);
@@ -1146,7 +1161,7 @@ static void scenario_fanout(void)
         "{\"summary\":\"fanout\",\"runs\":%d,\"all_delivered_all_runs\":%s,\"delivered_rate\":%.0f,"
         "\"undelivered_pct\":%.4f,\"daemon_cpu_pct\":%.1f,\"daemon_max_rss_mib_median\":%.1f,"
         "\"daemon_max_rss_mib_max\":%.1f,\"drain_ms\":%.1f,\"delivered_per_daemon_cpu_s\":%.0f}\n",
-        n, ok && n == opt.repeats ? "true" : "false", bench_median(rate, (size_t)n),
+        n, note_result(ok && n == opt.repeats) ? "true" : "false", bench_median(rate, (size_t)n),
         bench_median(loss, (size_t)n), bench_median(cpu, (size_t)n), bench_median(rss, (size_t)n),
         max_rss, bench_median(drain, (size_t)n), bench_median(pcpu, (size_t)n));
     fflush(stdout);
@@ -1174,7 +1189,7 @@ static void scenario_group(int live)
     printf("{\"summary\":\"group_%s\",\"runs\":%d,\"verified\":%s,\"acked_per_s\":%.0f,"
            "\"publish_per_s\":%.0f,\"daemon_cpu_pct\":%.1f,\"daemon_max_rss_mib\":%.1f,"
            "\"acked_per_daemon_cpu_s\":%.0f}\n",
-           live ? "live" : "backlog", n, ok && n == opt.repeats ? "true" : "false",
+           live ? "live" : "backlog", n, note_result(ok && n == opt.repeats) ? "true" : "false",
            bench_median(rate, (size_t)n), bench_median(prate, (size_t)n),
            bench_median(cpu, (size_t)n), bench_median(rss, (size_t)n),
            bench_median(pcpu, (size_t)n));
@@ -1195,6 +1210,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--check") == 0) {
+            opt.check = 1;
+            continue;
+        }
         if (v == NULL)
             usage();
         i++;
@@ -1251,5 +1270,5 @@ int main(int argc, char **argv)
         unlink(config_path);
     }
     curl_global_cleanup();
-    return 0;
+    return opt.check && (any_failed || bench_daemon_bad_exits() > 0) ? 1 : 0;
 }

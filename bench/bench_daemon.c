@@ -183,24 +183,55 @@ out:
     return rc;
 }
 
+static int bad_exits;
+
+int bench_daemon_bad_exits(void)
+{
+    return bad_exits;
+}
+
+/* Copies the last 4 KiB of @path to stderr. */
+static void dump_tail(const char *path)
+{
+    char buf[4097];
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    if (fseek(f, 0, SEEK_END) == 0 && ftell(f) > 4096)
+        fseek(f, -4096, SEEK_END);
+    else
+        fseek(f, 0, SEEK_SET);
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    fprintf(stderr, "---- end of %s ----\n%s\n----\n", path, buf);
+}
+
 void bench_daemon_stop(struct bench_daemon *d)
 {
     char path[600];
     if (d == NULL)
         return;
     if (d->pid > 0) {
-        int status;
+        int status = 0;
         kill(d->pid, SIGTERM);
-        int64_t deadline = bench_now_ns() + 10LL * 1000000000LL;
+        int64_t deadline = bench_now_ns() + 30LL * 1000000000LL;
         while (waitpid(d->pid, &status, WNOHANG) == 0) {
             if (bench_now_ns() > deadline) {
-                BB_LOG_WARN("bench", "daemon ignored SIGTERM for 10 s; SIGKILL", "pid=%d",
+                BB_LOG_WARN("bench", "daemon ignored SIGTERM for 30 s; SIGKILL", "pid=%d",
                             (int)d->pid);
                 kill(d->pid, SIGKILL);
                 waitpid(d->pid, &status, 0);
                 break;
             }
             sleep_ms(10);
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            bad_exits++;
+            BB_LOG_ERROR("bench", "the daemon did not exit cleanly", "pid=%d status=0x%x",
+                         (int)d->pid, (unsigned)status);
+            snprintf(path, sizeof(path), "%s/daemon.log", d->dir);
+            dump_tail(path);
         }
         d->pid = 0;
         running_pid = 0;

@@ -34,9 +34,17 @@ struct bench_daemon {
  */
 int bench_daemon_start(const char *bin, const char *config, struct bench_daemon *d);
 
-/** SIGTERM to d->pid, then SIGKILL after 10 s; waits for it and removes
- * d->dir. NULL-safe and idempotent. */
+/**
+ * SIGTERM to d->pid, then SIGKILL after 30 s; waits for it and removes
+ * d->dir. When the daemon did not exit with status 0 (a crash, a sanitizer
+ * report, the SIGKILL), the end of its log is copied to stderr first and
+ * the count bench_daemon_bad_exits() returns grows. NULL-safe and
+ * idempotent.
+ */
 void bench_daemon_stop(struct bench_daemon *d);
+
+/** How many daemons stopped by bench_daemon_stop() exited badly. */
+int bench_daemon_bad_exits(void);
 
 /**
  * Installs SIGINT/SIGTERM/SIGHUP handlers that send SIGTERM to the daemon
