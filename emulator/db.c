@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <string.h>
 #include <time.h>
 
 static const char *const migrations[] = {
@@ -92,7 +93,7 @@ int db_open(struct db *db, const char *path, int full_durability)
     int rc = BB_EDB;
     int v;
 
-    db->sql = NULL;
+    memset(db, 0, sizeof(*db));
     db->full_durability = full_durability;
     if (sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
@@ -160,24 +161,99 @@ void db_close(struct db *db)
     db->sql = NULL;
 }
 
+static void commit_timed(struct db *db, int *rc)
+{
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    *rc = db_exec(db, "COMMIT");
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    metrics_commit((int64_t)(b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000);
+}
+
 int db_begin(struct db *db)
 {
-    return db_exec(db, "BEGIN IMMEDIATE");
+    if (!db->batching)
+        return db_exec(db, "BEGIN IMMEDIATE");
+    if (!db->open) {
+        if (db_exec(db, "BEGIN IMMEDIATE") < 0)
+            return BB_EDB;
+        db->open = 1;
+        db->gen++;
+    }
+    if (db_exec(db, "SAVEPOINT bb") < 0)
+        return BB_EDB;
+    db->depth++;
+    return BB_OK;
 }
 
 int db_commit(struct db *db)
 {
-    struct timespec a, b;
     int rc;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    rc = db_exec(db, "COMMIT");
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    metrics_commit((int64_t)(b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000);
-    return rc;
+    if (!db->batching || db->depth == 0) {
+        if (db->open)
+            return BB_OK; /* statements outside db_begin join the batch */
+        commit_timed(db, &rc);
+        return rc;
+    }
+    /* on failure the savepoint stays, for the caller's db_rollback */
+    if (db_exec(db, "RELEASE bb") < 0)
+        return BB_EDB;
+    db->depth--;
+    return BB_OK;
 }
 
 void db_rollback(struct db *db)
 {
+    if (db->batching && db->depth > 0) {
+        sqlite3_exec(db->sql, "ROLLBACK TO bb", NULL, NULL, NULL);
+        sqlite3_exec(db->sql, "RELEASE bb", NULL, NULL, NULL);
+        db->depth--;
+        return;
+    }
+    if (db->batching && db->open)
+        return; /* nothing of the caller's own is open */
     if (!sqlite3_get_autocommit(db->sql))
         sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void db_batch_enable(struct db *db)
+{
+    db->batching = 1;
+}
+
+uint64_t db_batch_gen(const struct db *db)
+{
+    return db->open ? db->gen : 0;
+}
+
+int db_flush(struct db *db)
+{
+    int rc;
+    if (!db->open || db->depth > 0)
+        return BB_OK;
+    commit_timed(db, &rc);
+    db->open = 0;
+    if (rc < 0) {
+        if (!sqlite3_get_autocommit(db->sql))
+            sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+        db->failed[db->nfailed++ % DB_FAILED_RING] = db->gen;
+        BB_LOG_ERROR("db", "group commit failed; its requests are not acknowledged", "batch=%llu",
+                     (unsigned long long)db->gen);
+        return BB_EDB;
+    }
+    return BB_OK;
+}
+
+int db_gen_committed(struct db *db, uint64_t gen)
+{
+    if (gen == 0)
+        return 1;
+    if (db->open && gen == db->gen && db_flush(db) < 0)
+        return 0;
+    if (db->open && gen == db->gen)
+        return 0; /* a savepoint is still open: not yet */
+    for (unsigned i = 0; i < DB_FAILED_RING && i < db->nfailed; i++)
+        if (db->failed[i] == gen)
+            return 0;
+    return 1;
 }

@@ -14,9 +14,11 @@
 #include "bb_log.h"
 #include "bb_mem.h"
 #include "config.h"
+#include "db.h"
 #include "metrics.h"
 #include "route.h"
 #include "server.h"
+#include "store.h"
 #include "ws.h"
 #include "ws_tls.h"
 
@@ -257,8 +259,7 @@ static void set_output(struct http_conn *c, struct http_req *r)
         bb_buf_appends(&b, "HTTP/1.1 100 Continue\r\n\r\n");
     bb_buf_appendf(&b, "HTTP/1.1 %d %s\r\n", r->status, reason_phrase(r->status));
     bb_buf_appendf(&b, "Date: %s\r\nServer: bucketbridge\r\n", date);
-    bb_buf_appendf(&b, "x-amz-request-id: %s\r\nx-amz-id-2: %s\r\n", r->request_id,
-                   r->request_id);
+    bb_buf_appendf(&b, "x-amz-request-id: %s\r\nx-amz-id-2: %s\r\n", r->request_id, r->request_id);
     if (r->status != 304 && !(r->status >= 100 && r->status < 200) && r->status != 204)
         bb_buf_appendf(&b, "Content-Length: %llu\r\n", (unsigned long long)clen);
     bb_buf_append(&b, r->resp_headers.data ? r->resp_headers.data : "", r->resp_headers.len);
@@ -279,8 +280,7 @@ static void access_log(struct http_req *r)
 {
     char qpath[512];
     metrics_request(r->op, r->status, r->body_received,
-                    r->resp_fd >= 0 ? r->resp_file_len : r->resp_body_len,
-                    mono_us() - r->start_us);
+                    r->resp_fd >= 0 ? r->resp_file_len : r->resp_body_len, mono_us() - r->start_us);
     if (bb_log_level_current < BB_LOG_LEVEL_INFO)
         return;
     bb_log_write(BB_LOG_LEVEL_INFO, "http", "request",
@@ -303,9 +303,8 @@ void http_resp_send(struct http_req *r, int status)
     r->status = status;
     if (c->state == CONN_BODY && !c->body_done) {
         /* answered before the body was read */
-        uint64_t left = r->content_length == HTTP_NO_LENGTH
-                            ? CONN_DISCARD_MAX + 1
-                            : r->content_length - r->body_received;
+        uint64_t left = r->content_length == HTTP_NO_LENGTH ? CONN_DISCARD_MAX + 1
+                                                            : r->content_length - r->body_received;
         if (r->expect_continue && r->body_received == 0) {
             r->close_after = 1; /* the client waits for us; it sends no body */
         } else if (left > CONN_DISCARD_MAX) {
@@ -318,6 +317,7 @@ void http_resp_send(struct http_req *r, int status)
     }
     access_log(r);
     set_output(c, r);
+    r->db_gen = db_batch_gen(store_get_db(c->srv->store));
     c->state = CONN_RESP;
     lws_callback_on_writable(c->wsi);
 }
@@ -550,6 +550,12 @@ static int write_more(struct http_conn *c)
     if (c->state != CONN_RESP || r == NULL)
         return 0;
     if (c->out != NULL) {
+        /* nothing is acknowledged before the commit that holds it */
+        if (!db_gen_committed(store_get_db(c->srv->store), r->db_gen)) {
+            BB_LOG_ERROR("http", "answer withheld: its changes were not committed", "req=%s",
+                         r->request_id);
+            return -1;
+        }
         int w = lws_write(c->wsi, c->out + LWS_PRE, c->out_len - LWS_PRE, LWS_WRITE_RAW);
         free(c->out);
         c->out = NULL;
@@ -560,13 +566,13 @@ static int write_more(struct http_conn *c)
             return 0;
         }
     } else if (r->resp_fd >= 0 && r->resp_file_len > 0) {
-        size_t want = r->resp_file_len < CONN_FILE_CHUNK ? (size_t)r->resp_file_len
-                                                         : CONN_FILE_CHUNK;
+        size_t want =
+            r->resp_file_len < CONN_FILE_CHUNK ? (size_t)r->resp_file_len : CONN_FILE_CHUNK;
         unsigned char *buf = bb_xmalloc(LWS_PRE + want);
         ssize_t got = pread(r->resp_fd, buf + LWS_PRE, want, (off_t)r->resp_file_off);
         if (got <= 0) {
-            BB_LOG_ERROR("http", "object file read failed", "req=%s error=\"%s\"",
-                         r->request_id, got < 0 ? strerror(errno) : "short file");
+            BB_LOG_ERROR("http", "object file read failed", "req=%s error=\"%s\"", r->request_id,
+                         got < 0 ? strerror(errno) : "short file");
             free(buf);
             return -1; /* cannot keep the framing honest: drop the connection */
         }

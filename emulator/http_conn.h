@@ -71,6 +71,7 @@ struct http_req {
     int head_only;
     int close_after;
     int responded;
+    uint64_t db_gen; /* the group-commit batch the answer waits for (db.h) */
 };
 
 /** The lws protocol callback for the raw S3 port (see server.c). */

@@ -52,8 +52,8 @@ static int webhook_cb(struct lws *wsi, enum lws_callback_reasons reason, void *u
     return bus_target_webhook_callback(wsi, (int)reason, user, in, len);
 }
 
-static int consumer_out_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user,
-                           void *in, size_t len)
+static int consumer_out_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                           size_t len)
 {
     return supervise_output_callback(wsi, (int)reason, user, in, len);
 }
@@ -160,6 +160,8 @@ int server_init(struct server *srv, const struct config *cfg)
     /* files added, changed or removed while the daemon was stopped */
     watch_scan_reconcile(srv->scan);
     srv->supervise = supervise_start(srv);
+    /* group commit from here on: server_run commits after each turn */
+    db_batch_enable(store_get_db(srv->store));
     srv->ready = 1;
     return BB_OK;
 }
@@ -173,10 +175,13 @@ void server_request_stop(struct server *srv)
 
 int server_run(struct server *srv)
 {
+    struct db *db = store_get_db(srv->store);
     while (!stop_flag) {
         if (lws_service(srv->lws, 0) < 0)
             break;
+        db_flush(db);
     }
+    db_flush(db);
     srv->stopping = 1;
     srv->ready = 0;
     return BB_OK;

@@ -8,6 +8,8 @@
 #include "config.h"
 #include "db.h"
 #include "store_key.h"
+#include "store_own.h"
+#include "store_tmp.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,8 +24,7 @@ struct store {
     char *data_dir;
     char *tmp_dir;
     int durable;
-    int pid;
-    unsigned long tmp_seq;
+    struct store_tmp *tmp; /* owned; NULL: files are made on demand */
     struct db db;
     struct store_index *ix;
     store_change_cb *hook;
@@ -134,7 +135,6 @@ int store_open(const struct config *cfg, struct store **out)
     st->data_dir = bb_xstrdup(cfg->data_dir);
     st->tmp_dir = bb_xasprintf("%s/.bucketbridge/tmp", cfg->data_dir);
     st->durable = cfg->durability_full;
-    st->pid = (int)getpid();
     rc = mkdir_p(st->tmp_dir);
     if (rc < 0) {
         BB_LOG_ERROR("store", "cannot create data dir", "path=\"%s\" error=\"%s\"", st->tmp_dir,
@@ -142,6 +142,7 @@ int store_open(const struct config *cfg, struct store **out)
         goto out;
     }
     sweep_tmp(st->tmp_dir);
+    st->tmp = store_tmp_new(st->tmp_dir);
     dbpath = bb_xasprintf("%s/.bucketbridge/state.db", cfg->data_dir);
     rc = db_open(&st->db, dbpath, cfg->durability_full);
     if (rc < 0)
@@ -179,6 +180,7 @@ void store_free(struct store *st)
 {
     if (st == NULL)
         return;
+    store_tmp_free(st->tmp);
     store_index_free(st->ix);
     db_close(&st->db);
     free(st->data_dir);
@@ -237,16 +239,7 @@ int store_bucket_delete(struct store *st, const char *name)
 
 int store_tmp_create(struct store *st, int *fd, char **path)
 {
-    char *p = bb_xasprintf("%s/up-%d-%lu", st->tmp_dir, st->pid, ++st->tmp_seq);
-    int f = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (f < 0) {
-        int e = errno;
-        free(p);
-        return -e;
-    }
-    *fd = f;
-    *path = p;
-    return BB_OK;
+    return store_tmp_take(st->tmp, st->tmp_dir, fd, path);
 }
 
 char *store_object_path(struct store *st, const char *bucket, const char *key, const char **why,
@@ -275,7 +268,7 @@ static int make_parents(const char *path, size_t base_len)
     if (slash == NULL || (size_t)(slash - p) <= base_len)
         goto out;
     *slash = '\0';
-    for (char *s = p + base_len + 1; ; s++) {
+    for (char *s = p + base_len + 1;; s++) {
         if (*s != '/' && *s != '\0')
             continue;
         char save = *s;
@@ -332,6 +325,8 @@ int store_object_commit(struct store *st, const char *bucket, const char *tmp_pa
         struct store_change c = {0, bucket, o->key, &row, cause, STORE_CHANGE_OBJECT};
         rc = run_hook(st, &c);
     }
+    if (rc == BB_OK && row.file_ino != 0)
+        store_own_note(path, row.file_ino); /* the watcher will see it arrive */
     if (rc == BB_OK && rename(tmp_path, path) < 0)
         rc = errno == EISDIR || errno == ENOTDIR || errno == ENOTEMPTY ? BB_ECONFLICT : -errno;
     if (rc == BB_OK && st->durable) {
@@ -416,9 +411,9 @@ int store_object_set_tags(struct store *st, const char *bucket, const char *key,
     if (rc == BB_OK)
         rc = store_index_get(st->ix, bucket, key, &row);
     if (rc == BB_OK) {
-        struct store_change c = {0, bucket, key, &row, cause,
-                                 tags != NULL ? STORE_CHANGE_TAGS_ADDED
-                                              : STORE_CHANGE_TAGS_DELETED};
+        struct store_change c = {
+            0,    bucket, key,
+            &row, cause,  tags != NULL ? STORE_CHANGE_TAGS_ADDED : STORE_CHANGE_TAGS_DELETED};
         rc = run_hook(st, &c);
     }
     store_object_cleanup(&row);

@@ -8,6 +8,7 @@
 #include "bb_mem.h"
 #include "bb_queue.h"
 #include "metrics.h"
+#include "store_own.h"
 #include "watch_scan.h"
 
 #include <dirent.h>
@@ -121,6 +122,7 @@ static void handle(struct watch *w, struct inotify_event *ev)
 
     if (ev->mask & IN_Q_OVERFLOW) {
         BB_LOG_WARN("watch", "inotify queue overflowed; rescanning", NULL);
+        store_own_clear();
         push(w, WATCH_RESCAN, NULL);
         return;
     }
@@ -149,7 +151,11 @@ static void handle(struct watch *w, struct inotify_event *ev)
             push(w, WATCH_DIR_GONE, path);
         }
     } else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
-        push(w, WATCH_FILE_READY, path);
+        struct stat sb;
+        /* the store's own upload arriving: already indexed, nothing to do */
+        if (!((ev->mask & IN_MOVED_TO) && lstat(path, &sb) == 0 &&
+              store_own_claim(path, (uint64_t)sb.st_ino)))
+            push(w, WATCH_FILE_READY, path);
     } else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
         push(w, WATCH_FILE_GONE, path);
     } else if ((ev->mask & IN_CREATE)) {

@@ -342,8 +342,8 @@ static void check_lag(struct client *c)
                                 "subscribe again from resume_from to catch up.");
         send_json(c, o);
         cJSON_Delete(o);
-        BB_LOG_INFO("ws", "subscriber lagged", "client=%lu sub=\"%s\" resume_from=%llu",
-                    c->serial, s->id, (unsigned long long)s->cursor);
+        BB_LOG_INFO("ws", "subscriber lagged", "client=%lu sub=\"%s\" resume_from=%llu", c->serial,
+                    s->id, (unsigned long long)s->cursor);
         metrics_ws_lagged();
     }
 }
@@ -389,9 +389,8 @@ static int parse_from(const cJSON *from, uint64_t *cursor, const char **why)
             struct db *db = store_get_db(g.srv->store);
             sqlite3_stmt *s = NULL;
             *cursor = last;
-            if (sqlite3_prepare_v2(db->sql,
-                                   "SELECT min(seq) FROM events WHERE ingested_ms>=?1", -1, &s,
-                                   NULL) == SQLITE_OK) {
+            if (sqlite3_prepare_v2(db->sql, "SELECT min(seq) FROM events WHERE ingested_ms>=?1", -1,
+                                   &s, NULL) == SQLITE_OK) {
                 sqlite3_bind_int64(s, 1, t);
                 if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
                     *cursor = (uint64_t)sqlite3_column_int64(s, 0) - 1;
@@ -595,8 +594,8 @@ static void group_pump(const char *group)
             memset(&d, 0, sizeof(d));
             if (db_begin(db) < 0)
                 return;
-            int n = bus_queue_group_take(q, group, now, now + (int64_t)c->vis_s * 1000,
-                                         c->token, &d, 1);
+            int n = bus_queue_group_take(q, group, now, now + (int64_t)c->vis_s * 1000, c->token,
+                                         &d, 1);
             if (n < 0 || db_commit(db) < 0) {
                 db_rollback(db);
                 return;
@@ -697,8 +696,8 @@ static void op_ack(struct client *c, const cJSON *m, int ack)
     } else {
         const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "error"));
         int permanent = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "permanent"));
-        bus_queue_fail(q, id, "ERROR_FROM_TARGET", msg ? msg : "nacked by the consumer",
-                       !permanent, -1);
+        bus_queue_fail(q, id, "ERROR_FROM_TARGET", msg ? msg : "nacked by the consumer", !permanent,
+                       -1);
         group_stats(c->group)->failed++;
     }
     if (db_commit(db) < 0)
@@ -836,8 +835,8 @@ static cJSON *status_json(void)
 
 const char *ws_conn_message_type(const cJSON *msg, const char **why)
 {
-    static const char *const types[] = {"subscribe", "unsubscribe", "join",    "ack",
-                                        "nack",      "publish",     "status",  "subscribe_status"};
+    static const char *const types[] = {"subscribe", "unsubscribe", "join",   "ack",
+                                        "nack",      "publish",     "status", "subscribe_status"};
     const char *t;
     if (!cJSON_IsObject(msg)) {
         *why = "a message must be a JSON object";
@@ -1088,6 +1087,9 @@ int ws_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t l
     case LWS_CALLBACK_SERVER_WRITEABLE: {
         if (c == NULL || c->closing)
             return 0;
+        /* what is sent must be committed first (group commit, db.h) */
+        if (db_flush(store_get_db(g.srv->store)) < 0)
+            return -1;
         if (c->oq_head != NULL) {
             struct out_msg *m = c->oq_head;
             c->oq_head = m->next;

@@ -376,6 +376,12 @@ static void dispatch_cb(lws_sorted_usec_list_t *sul)
     struct bus_delivery ds[BUS_DISPATCH_BATCH];
     int64_t now = bus_now_ms(b);
     int room = BUS_MAX_ACTIVE - bus_runner_active(b->runner);
+
+    /* targets hear only of committed events (group commit, db.h) */
+    if (db_flush(b->db) < 0) {
+        schedule_dispatch(b, 100);
+        return;
+    }
     int n;
 
     if (room > BUS_DISPATCH_BATCH)

@@ -236,6 +236,12 @@ class Daemon:
             raise AssertionError(f"daemon did not exit cleanly on SIGTERM: exit codes "
                                  f"{self.exit_codes}, sanitizer: {reports[:5]}\n"
                                  + self.log_tail())
+        try:
+            left = sorted(os.listdir(self.tmp_dir))
+        except FileNotFoundError:
+            left = []
+        if left:
+            raise AssertionError(f"upload temp files left after a clean stop: {left[:10]}")
 
     def log_tail(self, lines=150):
         out = []
@@ -255,10 +261,23 @@ class Daemon:
         return os.path.join(self.data_dir, ".bucketbridge", "tmp")
 
     def tmp_entries(self):
+        """The upload temp files in use or left behind: the empty spares the
+        daemon keeps ready for the next upload (spare-*) do not count; a
+        clean stop removes those too (check_clean_exit checks)."""
+        out = []
         try:
-            return sorted(os.listdir(self.tmp_dir))
+            names = os.listdir(self.tmp_dir)
         except FileNotFoundError:
             return []
+        for n in names:
+            if n.startswith("spare-"):
+                try:
+                    if os.path.getsize(os.path.join(self.tmp_dir, n)) == 0:
+                        continue
+                except FileNotFoundError:
+                    continue
+            out.append(n)
+        return sorted(out)
 
     def wait_tmp_empty(self, timeout=5.0):
         """Polls until .bucketbridge/tmp is empty; returns what is left."""
