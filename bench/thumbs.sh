@@ -74,36 +74,57 @@ now_ns() { date +%s%N; }
 # median of the numbers on stdin
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
-# per_process NAME CMD...: RUNS invocations per round; prints the median images/s
+# CPU ms (user + system) of the finished children in a file written by
+# bash's `times`, which must run in the shell whose children they are (not in
+# a $(...) of it, where $BASHPID differs too): tf=$tmp/times.$BASHPID;
+# times >"$tf"; c=$(cpu_ms "$tf")
+cpu_ms() {
+    tail -1 "$1" | awk 'function s(x, a) { sub(/s$/, "", x); split(x, a, "m");
+        return a[1] * 60 + a[2] } {printf "%.3f", (s($1) + s($2)) * 1000}'
+}
+
+# per_process NAME CMD...: RUNS invocations per round; prints the median
+# images/s and the median CPU ms per image
 per_process() {
-    local rates=() r t0 t1
+    local rates=() cpus=() r t0 t1 c0 c1 tf=$tmp/times.$BASHPID
     for ((r = 0; r < ROUNDS; r++)); do
+        times >"$tf"
+        c0=$(cpu_ms "$tf")
         t0=$(now_ns)
         for ((i = 0; i < RUNS; i++)); do
             "${PIN[@]}" "$@" >/dev/null 2>&1
         done
         t1=$(now_ns)
+        times >"$tf"
+        c1=$(cpu_ms "$tf")
         rates+=("$(awk -v n="$RUNS" -v ns="$((t1 - t0))" 'BEGIN {printf "%.1f", n / (ns / 1e9)}')")
+        cpus+=("$(awk -v n="$RUNS" -v a="$c0" -v b="$c1" 'BEGIN {printf "%.1f", (b - a) / n}')")
     done
-    printf '%s\n' "${rates[@]}" | median
+    echo "$(printf '%s\n' "${rates[@]}" | median) $(printf '%s\n' "${cpus[@]}" | median)"
 }
 
-# vips_batch FILE: one vipsthumbnail for RUNS copies; prints the median images/s
+# vips_batch FILE: one vipsthumbnail for RUNS copies; prints the median
+# images/s and the median CPU ms per image
 vips_batch() {
-    local f=$1 rates=() r t0 t1 copies=()
+    local f=$1 rates=() cpus=() r t0 t1 c0 c1 copies=() tf=$tmp/times.$BASHPID
     mkdir -p "$tmp/batch" "$tmp/batch-out"
     for ((i = 0; i < RUNS; i++)); do
         ln -sf "$f" "$tmp/batch/$i-$(basename "$f")"
         copies+=("$tmp/batch/$i-$(basename "$f")")
     done
     for ((r = 0; r < ROUNDS; r++)); do
+        times >"$tf"
+        c0=$(cpu_ms "$tf")
         t0=$(now_ns)
         "${PIN[@]}" vipsthumbnail "${copies[@]}" -s 256x256 -o "$tmp/batch-out/%s.jpg[Q=80]"
         t1=$(now_ns)
+        times >"$tf"
+        c1=$(cpu_ms "$tf")
         rates+=("$(awk -v n="$RUNS" -v ns="$((t1 - t0))" 'BEGIN {printf "%.1f", n / (ns / 1e9)}')")
+        cpus+=("$(awk -v n="$RUNS" -v a="$c0" -v b="$c1" 'BEGIN {printf "%.1f", (b - a) / n}')")
     done
     rm -rf "$tmp/batch" "$tmp/batch-out"
-    printf '%s\n' "${rates[@]}" | median
+    echo "$(printf '%s\n' "${rates[@]}" | median) $(printf '%s\n' "${cpus[@]}" | median)"
 }
 
 INPUTS=("$tmp/photo-4000x3000.jpg" "$tmp/photo-1920x1080.jpg" "$tmp/image-1024x768.png")
@@ -122,7 +143,7 @@ if [ "$PIPELINE" = 1 ]; then
         --tmp "$PIPE_TMP" "${INPUTS[@]}")
 fi
 
-declare -A OURS
+declare -A OURS CPU
 printf '\n%-22s %16s %16s %16s %16s %16s\n' "input" "bucketbridge" "vipsthumbnail" "vips batch" \
     "convert" "pipeline"
 printf '%-22s %16s %16s %16s %16s %16s\n' "" "(in process)" "(per process)" "($RUNS/process)" \
@@ -132,13 +153,21 @@ for f in "${INPUTS[@]}"; do
     echo "$ours_json" >&2
     OURS[$(basename "$f")]=$ours_json
     ours=$(field thumbs_per_s "$ours_json")
-    vips=$(per_process vipsthumbnail "$f" -s 256x256 -o "$tmp/out-vips.jpg[Q=80]")
-    vbatch=$(vips_batch "$f")
-    im=$(per_process "$CONVERT" "$f" -thumbnail 256x256 -quality 80 "$tmp/out-im.jpg")
+    read -r vips vips_cpu < <(per_process vipsthumbnail "$f" -s 256x256 -o "$tmp/out-vips.jpg[Q=80]")
+    read -r vbatch vbatch_cpu < <(vips_batch "$f")
+    read -r im im_cpu < <(per_process "$CONVERT" "$f" -thumbnail 256x256 -quality 80 "$tmp/out-im.jpg")
+    CPU[$(basename "$f")]="$(field cpu_ms_per_thumb "$ours_json") $vips_cpu $vbatch_cpu $im_cpu"
     pipe=-
     [ -n "${PIPE[$(basename "$f")]:-}" ] && pipe="$(field thumbs_per_s "${PIPE[$(basename "$f")]}")/s"
     printf '%-22s %16s %16s %16s %16s %16s\n' "$(basename "$f")" "$ours/s" "$vips/s" "$vbatch/s" \
         "$im/s" "$pipe"
+done
+echo
+echo "CPU ms per thumbnail (user + system, median of the rounds; not stretched by other load):"
+printf '%-22s %16s %16s %16s %16s\n' "input" "bucketbridge" "vipsthumbnail" "vips batch" "convert"
+for f in "${INPUTS[@]}"; do
+    read -r a b c d <<<"${CPU[$(basename "$f")]}"
+    printf '%-22s %16s %16s %16s %16s\n' "$(basename "$f")" "$a" "$b" "$c" "$d"
 done
 echo
 if [ "$PIPELINE" = 1 ]; then
