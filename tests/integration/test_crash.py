@@ -32,13 +32,21 @@ Checked at the end (the daemon running, everything drained):
     or a dead letter; every good image has a decodable thumbnail and log
     records of its upload and of its thumbnail; the corrupt one is in the
     thumbnail DLQ;
-  - consumers orphaned by a daemon SIGKILL exit by themselves (counted);
-    the daemon stops cleanly at the end with no sanitizer report.
+  - no request goes unanswered while the daemon is not being killed, and
+    none gets an error status; the daemon stops cleanly at the end with no
+    sanitizer report. Consumers a killed daemon leaves behind are counted
+    (orphans_left) and killed by PID.
 
-Usage (ctest runs the short mode):
+--power-cut replaces the kill rounds by one simulated power cut: the data
+dir on a loop-mounted ext4 image, the block device copied while the daemon
+and its consumers are frozen (SIGSTOP), the daemon restarted on the copy,
+the same checks (with --durability fast only a corrupt database fails; the
+rest is reported in "violations").
+
+Usage (ctest runs the short mode; docs/reliability.md has the long runs):
   BB_DAEMON=build/emulator/bucketbridge python3 tests/integration/test_crash.py \
       [--rounds 3] [--consumer-kills 3] [--min-s 1.5] [--max-s 3.5] [--threads 4] \
-      [--durability fast|full] [--seed N] [--json FILE]
+      [--durability fast|full] [--power-cut] [--seed N] [--json FILE]
 Exit 0 = every check passed, 1 = a check failed (printed), 77 = a tool is
 missing.
 """
@@ -82,6 +90,7 @@ GOOD_IMAGES = ["photo-320x240.jpg", "photo-1024x768.jpg", "progressive.jpg", "gr
                "phone-orient-6.jpg", "orient-3.jpg", "anim.gif", "image.bmp", "alpha.png"]
 BAD_IMAGES = ["corrupt.jpg"]
 MIB = 1024 * 1024
+CTYPE = "application/x-bb-crash"  # set on API writes of .bin keys; the watcher cannot know it
 
 # The restart after a kill may replay a WAL and reconcile the data dir.
 bbdaemon.HEALTH_TIMEOUT_S = 60.0
@@ -100,14 +109,20 @@ class Op:
     """One mutation of one key. acked: True (2xx), False (no answer: cut by
     a kill), or "error" (an error status: must not have taken effect)."""
 
-    __slots__ = ("kind", "key", "etag", "sha", "size", "acked", "rid", "round", "t")
+    __slots__ = ("kind", "key", "etag", "sha", "size", "acked", "rid", "round", "t", "alt",
+                 "ctype")
 
-    def __init__(self, kind, key, etag=None, sha_=None, size=None):
+    def __init__(self, kind, key, etag=None, sha_=None, size=None, alt=None, ctype=None):
         self.kind = kind  # put, mpu, delete, drop, rm
         self.key = key
         self.etag = etag
         self.sha = sha_
         self.size = size
+        # a write cut between its rename and its commit is indexed again by
+        # the watcher at the next start: with the plain MD5 of its bytes as
+        # ETag (alt; differs for multipart) and without its Content-Type
+        self.alt = alt or etag
+        self.ctype = ctype
         self.acked = None
         self.rid = None
         self.round = None
@@ -249,8 +264,10 @@ class Worker:
     def do_put(self, s3, key, size=0, data=None):
         if data is None:
             data = os.urandom(size)
-        op = self.model.add(Op("put", key, md5_etag(data), sha(data), len(data)))
-        resp = self._call(op, lambda: s3.put_object(Bucket=RAW, Key=key, Body=data))
+        ctype = CTYPE if key.endswith(".bin") else None
+        op = self.model.add(Op("put", key, md5_etag(data), sha(data), len(data), ctype=ctype))
+        extra = {"ContentType": ctype} if ctype else {}
+        resp = self._call(op, lambda: s3.put_object(Bucket=RAW, Key=key, Body=data, **extra))
         got = resp["ETag"].strip('"')
         if got != op.etag:
             with self.model.lock:
@@ -266,7 +283,7 @@ class Worker:
         m = self.mpu
         if m["id"] is None:
             try:
-                r = s3.create_multipart_upload(Bucket=RAW, Key=m["key"])
+                r = s3.create_multipart_upload(Bucket=RAW, Key=m["key"], ContentType=CTYPE)
             except Exception:
                 self.mpu = None  # not known to exist: abandon
                 raise
@@ -298,7 +315,8 @@ class Worker:
         body = b"".join(m["parts"][n][0] for n in sorted(m["parts"]))
         digests = b"".join(hashlib.md5(m["parts"][n][0]).digest() for n in sorted(m["parts"]))
         etag = f"{hashlib.md5(digests).hexdigest()}-{len(m['parts'])}"
-        op = self.model.add(Op("mpu", m["key"], etag, sha(body), len(body)))
+        op = self.model.add(Op("mpu", m["key"], etag, sha(body), len(body), alt=md5_etag(body),
+                               ctype=CTYPE))
         self.mpu = None  # whatever the answer, the upload is done or unknown
         parts = [{"PartNumber": n, "ETag": '"' + md5_etag(m["parts"][n][0]) + '"'}
                  for n in sorted(m["parts"])]
@@ -627,10 +645,14 @@ class Run:
                 opts.add(None)
             else:
                 opts.add(None if ops[last].kind in ("delete", "rm") else ops[last].etag)
+                if ops[last].kind not in ("delete", "rm") and ops[last].acked is False:
+                    opts.add(ops[last].alt)
                 start = last + 1
             for o in ops[start:]:
                 if o.acked is False:
                     opts.add(None if o.kind in ("delete", "rm") else o.etag)
+                    if o.kind not in ("delete", "rm"):
+                        opts.add(o.alt)
             # a drop later removed may never have been indexed
             out[key] = opts
         return out
@@ -681,6 +703,8 @@ class Run:
             for o in ops:
                 if o.etag:
                     by_etag[(key, o.etag)] = o
+                    if o.acked is False:
+                        by_etag.setdefault((key, o.alt), o)
         for key in sorted(set(have) - set(exp)):
             self.fail(f"{RAW}/{key} exists but no write made it")
         fetch = []
@@ -701,7 +725,14 @@ class Run:
         def one(item, s3):
             key, path, op = item
             out = []
-            body = s3.get_object(Bucket=RAW, Key=key)["Body"].read()
+            r = s3.get_object(Bucket=RAW, Key=key)
+            body = r["Body"].read()
+            if op.ctype and r.get("ContentType") != op.ctype:
+                if op.acked is True:
+                    out.append(f"{RAW}/{key}: Content-Type {r.get('ContentType')!r}, "
+                               f"written as {op.ctype!r} by {op}")
+                else:
+                    out.append(("reindexed", key))
             if sha(body) != op.sha or len(body) != op.size:
                 out.append(f"{RAW}/{key}: GET returns {len(body)} bytes that are not the "
                            f"{op.size} bytes written by {op}")
@@ -712,10 +743,19 @@ class Run:
             except OSError as e:
                 out.append(f"{path}: {e}")
             return out
+        reindexed = []
         for msgs in self.parallel(one, fetch):
             for m in msgs:
-                self.fail(m)
+                if isinstance(m, tuple):
+                    reindexed.append(m[1])
+                else:
+                    self.fail(m)
         self.fig["objects_checked"] = len(fetch)
+        # present, whole, one event, but indexed by the watcher: metadata lost
+        self.fig["cut_writes_reindexed_without_metadata"] = len(reindexed)
+        if reindexed:
+            self.note(f"cut writes present but re-indexed by the watcher (Content-Type lost, "
+                      f"a multipart ETag replaced by the MD5): {reindexed[:10]}")
         return have
 
     def parallel(self, fn, items):
@@ -898,7 +938,9 @@ class Run:
         def ev_matches(op, ev):
             _, dt, etag, rid, _, _ = ev
             if op.kind in ("put", "mpu", "drop"):
-                if dt != "Object Created" or etag != op.etag:
+                if dt != "Object Created":
+                    return False
+                if etag != op.etag and not (op.acked is False and etag == op.alt):
                     return False
                 return not (op.acked is True and op.kind != "drop" and rid != op.rid)
             return dt == "Object Deleted"
@@ -931,7 +973,7 @@ class Run:
             if go(i + 1, j, state):
                 return True
             if op.acked is False and effect and j < len(evs) and ev_matches(op, evs[j]):
-                return go(i + 1, j + 1, new)
+                return go(i + 1, j + 1, evs[j][2] if creates else None)
             return False
 
         sys.setrecursionlimit(max(10000, 4 * len(ops) + 1000))
@@ -1046,14 +1088,12 @@ class Run:
             self.fail(f"dropper: {self.dropper.error}")
         s3, _ = s3_clients(self.d)
         t0 = time.monotonic()
-        settled = self.drain(s3)
+        self.drain(s3)
         self.fig["drain_s"] = round(time.monotonic() - t0, 2)
         t0 = time.monotonic()
-        if settled:
-            have = self.check_objects(s3)
-            good = self.check_thumbnails(s3, have)
-        else:
-            have, good = self.listing(s3, RAW), set()
+        # unsettled (reported above) or not: the checks say what is off
+        have = self.check_objects(s3)
+        good = self.check_thumbnails(s3, have)
         self.fig["check_s"] = round(time.monotonic() - t0, 2)
         try:
             seen = consumer_pids(health(self.d), "thumbnail") + consumer_pids(health(self.d),
