@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inotifytools/inotify.h>
 #include <inotifytools/inotifytools.h>
 #include <libwebsockets.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define WATCH_EVENTS                                                                               \
     (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_DELETE_SELF |       \
@@ -214,8 +216,18 @@ void watch_stop(struct watch *w)
     if (w == NULL)
         return;
     w->stop = 1;
-    if (w->thread)
+    if (w->thread) {
+        /* the thread waits up to a second for an event: give it one (a
+         * hidden name, ignored) so the stop is immediate */
+        char *p = bb_xasprintf("%s/.bucketbridge-wake-%d", w->data_dir, (int)getpid());
+        int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            close(fd);
+            unlink(p);
+        }
+        free(p);
         pthread_join(w->thread, NULL);
+    }
     inotifytools_cleanup();
     bb_queue_cleanup(&w->q, note_free);
     free(w->data_dir);
