@@ -23,6 +23,8 @@
 #   BENCH_OUT [mktemp]  directory for results.jsonl, report.md and server logs
 #   BUCKETBRIDGE_ARGS [] extra bucketbridge options, e.g. "--log-level warn"
 #   BENCH_PARTS ["load startup rss multipart ci"]  which parts to run
+#   BENCH_SCENARIOS [all]  the load part's scenarios to run, by name
+#                       (put-4k-c1 ... presign-get-4k-c16)
 #   BENCH_MP_SIZE [1g] BENCH_MP_PART [16m] BENCH_MP_CONC [8] BENCH_MP_RUNS [3]
 #                       the multipart upload: size, part size, parts in flight,
 #                       runs per server (each on a fresh server)
@@ -38,7 +40,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
 usage() {
-    sed -n '3,35p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '3,37p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     echo "usage: bench/run.sh [--build-dir DIR] [--servers \"LIST\"] [--seconds N] [--out DIR]"
 }
 
@@ -71,6 +73,7 @@ STARTS=${BENCH_STARTS:-5}
 BIG=${BENCH_BIG:-1g}
 SETTLE=${BENCH_SETTLE:-1}
 PARTS=" ${BENCH_PARTS:-load startup rss multipart ci} "
+ONLY=" ${BENCH_SCENARIOS:-} "
 MP_SIZE=${BENCH_MP_SIZE:-1g}
 MP_PART=${BENCH_MP_PART:-16m}
 MP_CONC=${BENCH_MP_CONC:-8}
@@ -247,6 +250,7 @@ bench_load() {
         set -- $s
         scen=$1
         shift
+        [ "$ONLY" = "  " ] || [[ $ONLY == *" $scen "* ]] || continue
         for _ in $(seq "$REPEATS"); do
             for name in "${live[@]}"; do
                 server_conf "$name"
@@ -490,7 +494,7 @@ fi
 
 env_row loadavg_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 parts_list=${PARTS# }
-env_row settings "BENCH_PARTS='${parts_list% }' BENCH_SECONDS=$SECONDS_PER_RUN \
+env_row settings "BENCH_PARTS='${parts_list% }' BENCH_SCENARIOS='${BENCH_SCENARIOS:-}' BENCH_SECONDS=$SECONDS_PER_RUN \
 BENCH_REPEATS=$REPEATS BENCH_STARTS=$STARTS BENCH_BIG=$BIG BENCH_MP_SIZE=$MP_SIZE \
 BENCH_MP_PART=$MP_PART BENCH_MP_CONC=$MP_CONC BENCH_MP_RUNS=$MP_RUNS \
 BENCH_READY_STARTS=$READY_STARTS BENCH_RESETS=$RESETS BENCH_CI_WRAP='${CI_WRAP[*]}'"
