@@ -3,8 +3,9 @@
 # Installs a bucketbridge .deb (cpack -G DEB, docs/operations.md) into a
 # fresh Debian 12 root and runs it there: apt resolves its Depends from the
 # Debian mirror, the postinst creates the system user, the installed daemon
-# starts with the seed pipeline and bucketbridge-cli finds it healthy with
-# its consumers running.
+# starts with the seed pipeline, bucketbridge-cli finds it healthy with its
+# consumers running from /usr/bin, and a JPEG uploaded (with the host's curl)
+# gets its thumbnail. Then apt-get remove takes the files away.
 #
 #   sudo scripts/check-deb.sh build-pkg/bucketbridge_0.1.0_amd64.deb
 #
@@ -62,7 +63,8 @@ chroot "$root" test -f /usr/lib/systemd/system/bucketbridge.service
 chroot "$root" bucketbridge --version
 
 echo "check-deb: the installed daemon with the seed pipeline"
-chroot "$root" bucketbridge --ephemeral --ready-file /tmp/ready.json >"$root/tmp/daemon.log" 2>&1 &
+chroot "$root" bucketbridge --ephemeral --auth none --ready-file /tmp/ready.json \
+    >"$root/tmp/daemon.log" 2>&1 &
 daemon_pid=$!
 if ! chroot "$root" bucketbridge-cli --ready-file /tmp/ready.json status >"$root/tmp/status.json"; then
     cat "$root/tmp/daemon.log" "$root/tmp/status.json"
@@ -76,6 +78,18 @@ for name in thumbnail logger; do
         exit 1
     fi
 done
+# the pipeline: an upload gets its thumbnail
+port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$root/tmp/ready.json")
+src=$(cd "$(dirname "$0")/.." && pwd)
+curl -fsS -T "$src/fixtures/images/photo-320x240.jpg" "http://127.0.0.1:$port/my-raw-images/check.jpg"
+if ! chroot "$root" bucketbridge-cli --ready-file /tmp/ready.json events wait --timeout 60s \
+    --pattern '{"detail-type":["Thumbnail Created"],"detail":{"key":["check.jpg"]}}' >/dev/null; then
+    echo "check-deb: no thumbnail from the installed consumers" >&2
+    cat "$root/tmp/daemon.log" >&2
+    exit 1
+fi
+curl -fsS -o /dev/null "http://127.0.0.1:$port/my-thumbnails/check.jpg"
+echo "check-deb: the installed pipeline made a thumbnail"
 kill "$daemon_pid"
 wait "$daemon_pid"
 daemon_pid=""
