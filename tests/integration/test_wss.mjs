@@ -13,7 +13,7 @@
 // something is missing.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -260,6 +260,51 @@ async function pollStatus(c, ok, timeoutMs, what) {
   }
 }
 
+// bucketbridge-tail as our child: its stdout lines and stderr so far.
+class TailProc {
+  constructor(args) {
+    this.out = '';
+    this.err = '';
+    this.proc = spawn(TAIL, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout.on('data', (b) => { this.out += b; });
+    this.proc.stderr.on('data', (b) => { this.err += b; });
+    this.exited = new Promise((resolve) => this.proc.on('exit', (code, sig) => resolve(code ?? sig)));
+  }
+
+  lines() {
+    return this.out.split('\n').filter((l) => l !== '');
+  }
+
+  async waitLines(n, timeoutMs = 30000) {
+    const deadline = Date.now() + timeoutMs;
+    while (this.lines().length < n) {
+      if (Date.now() > deadline) {
+        throw new Error(`tail printed ${this.lines().length} lines, wanted ${n}:\n${this.out}\n` +
+                        `stderr:\n${this.err}`);
+      }
+      await sleep(50);
+    }
+    return this.lines();
+  }
+
+  async waitErr(re, timeoutMs) {
+    const deadline = Date.now() + timeoutMs;
+    while (!re.test(this.err)) {
+      if (Date.now() > deadline) throw new Error(`tail's stderr never matched ${re}:\n${this.err}`);
+      await sleep(50);
+    }
+  }
+
+  // SIGINT to our own child (it exits 0); SIGKILL if it hangs.
+  async interrupt() {
+    this.proc.kill('SIGINT');
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 10000);
+    const code = await this.exited;
+    clearTimeout(t);
+    return code;
+  }
+}
+
 function entry(source, detail) {
   return { Source: source, DetailType: 'wss test', Detail: JSON.stringify(detail) };
 }
@@ -502,35 +547,44 @@ describe('wss on the TLS port', () => {
     await c.close();
   });
 
-  test('bucketbridge-tail follows the bus over wss, checking the certificate', async (t) => {
-    if (!TAIL) {
-      t.skip('BB_TAIL is not set (bucketbridge-tail is not part of this build)');
-      return;
-    }
-    const after = (await pub.status()).last_seq;
-    const tail = spawn(TAIL, ['--endpoint', d.ready.websocket_tls, '--ca', d.ready.tls_cert,
-      '--token', 'test', '--since', String(after), '--pattern', '{"source":["test.wss.tail"]}'],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    tail.stdout.on('data', (b) => { out += b; });
-    tail.stderr.on('data', (b) => { err += b; });
-    const exited = new Promise((resolve) => tail.on('exit', (code, sig) => resolve(code ?? sig)));
-    try {
-      await publishAll(pub, [1, 2, 3].map((i) => entry('test.wss.tail', { i })));
-      const deadline = Date.now() + 30000;
-      const lines = () => out.split('\n').filter((l) => l !== '');
-      while (lines().length < 3 && Date.now() < deadline) await sleep(50);
-      assert.deepEqual(lines().map((l) => JSON.parse(l).detail.i), [1, 2, 3],
-        `tail output:\n${out}\nstderr:\n${err}`);
-    } finally {
-      tail.kill('SIGINT');
-      const t2 = setTimeout(() => tail.kill('SIGKILL'), 10000);
-      const code = await exited;
-      clearTimeout(t2);
-      assert.equal(code, 0, `bucketbridge-tail exit; stderr:\n${err}`);
-    }
-  });
+  test('bucketbridge-tail follows the bus over wss, and checks the certificate with --ca',
+    async (t) => {
+      if (!TAIL) {
+        t.skip('BB_TAIL is not set (bucketbridge-tail is not part of this build)');
+        return;
+      }
+      // another self-signed certificate: a CA the daemon's does not chain to
+      const otherCa = path.join(d.base, 'other-ca.pem');
+      const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt',
+        'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(d.base, 'other-key.pem'),
+        '-out', otherCa, '-subj', '/CN=localhost', '-days', '1'], { stdio: 'ignore' });
+      const haveOther = gen.status === 0;
+      if (!haveOther) console.log('# the openssl command is missing: the wrong-CA case is skipped');
+      const after = String((await pub.status()).last_seq);
+      const common = ['--endpoint', d.ready.websocket_tls, '--token', 'test', '--since', after,
+        '--pattern', '{"source":["test.wss.tail"]}'];
+      const tails = {
+        checked: new TailProc([...common, '--ca', d.ready.tls_cert]),
+        unchecked: new TailProc(common), // any self-signed certificate (loopback use)
+      };
+      if (haveOther) tails.wrong = new TailProc([...common, '--ca', otherCa]);
+      try {
+        await publishAll(pub, [1, 2, 3].map((i) => entry('test.wss.tail', { i })));
+        for (const k of ['checked', 'unchecked']) {
+          const lines = await tails[k].waitLines(3);
+          assert.deepEqual(lines.map((l) => JSON.parse(l).detail.i), [1, 2, 3], k);
+        }
+        if (haveOther) {
+          await tails.wrong.waitErr(/certificate/, 30000);
+          assert.equal(tails.wrong.lines().length, 0, 'nothing arrives past a wrong CA');
+        }
+      } finally {
+        for (const [k, tp] of Object.entries(tails)) {
+          const code = await tp.interrupt();
+          assert.equal(code, 0, `bucketbridge-tail (${k}) exit; stderr:\n${tp.err}`);
+        }
+      }
+    });
 
   test('the daemon stops cleanly with wss connections open, with no sanitizer report', async () => {
     // a replay held back by a reader that stopped, and a group member
