@@ -403,6 +403,12 @@ static void start_request(struct http_conn *c, const char *head, size_t head_len
     }
 }
 
+void http_req_hold(struct http_req *r)
+{
+    r->held = 1;
+    lws_set_timeout(r->conn->wsi, NO_PENDING_TIMEOUT, 0);
+}
+
 static void finish_body(struct http_conn *c)
 {
     struct http_req *r = c->req;
@@ -415,7 +421,7 @@ static void finish_body(struct http_conn *c)
     }
     if (!r->responded && r->on_end != NULL)
         r->on_end(r);
-    if (!r->responded) {
+    if (!r->responded && !r->held) {
         BB_LOG_ERROR("http", "handler did not answer", "req=%s", r->request_id);
         route_bad_request(r, 500);
     }

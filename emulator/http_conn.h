@@ -72,7 +72,13 @@ struct http_req {
     int close_after;
     int responded;
     uint64_t db_gen; /* the group-commit batch the answer waits for (db.h) */
+    int held;        /* the handler answers later (http_req_hold) */
 };
+
+/** The handler (its on_end, or the dispatch) answers later, from work it
+ * started in the background: no 500 for a missing answer, and no timeout
+ * while it works. The request's on_free still runs if the client leaves. */
+void http_req_hold(struct http_req *r);
 
 /** The lws protocol callback for the raw S3 port (see server.c). */
 int http_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t len);

@@ -26,6 +26,8 @@ static void req_free(struct http_req *r)
     struct s3_req *q = r->ctx;
     if (q == NULL)
         return;
+    if (q->pending_detach != NULL)
+        q->pending_detach(q->pending);
     s3_body_cleanup(&q->body);
     s3_post_free(q->post);
     free(q->bucket);

@@ -38,11 +38,13 @@ struct s3_req {
     size_t nq;
     struct s3_auth_result auth;
     struct s3_body body;
-    const char *service; /* credential scope service: "s3", or "events" for the EventBridge API */
-    int json_errors;     /* answer errors as JSON 1.1 {"__type", "message"} (EventBridge API) */
-    int vhost;           /* the bucket came from the Host header (virtual-host style) */
-    struct s3_cond cond; /* conditional write (PutObject, CompleteMultipartUpload) */
+    const char *service;  /* credential scope service: "s3", or "events" for the EventBridge API */
+    int json_errors;      /* answer errors as JSON 1.1 {"__type", "message"} (EventBridge API) */
+    int vhost;            /* the bucket came from the Host header (virtual-host style) */
+    struct s3_cond cond;  /* conditional write (PutObject, CompleteMultipartUpload) */
     struct s3_post *post; /* POST Object state (s3_post.c); freed with the request */
+    void *pending;        /* background work answering this request, or NULL */
+    void (*pending_detach)(void *pending); /* tells it the request is gone */
 };
 
 /** Sets up an s3_req for @r (attached as r->ctx, freed with the request). */

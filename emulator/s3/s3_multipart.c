@@ -24,6 +24,7 @@
 #include "s3_xml.h"
 #include "server.h"
 #include "store.h"
+#include "worker.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -1013,124 +1014,106 @@ static int complete_check(struct s3_req *q, const struct upload_meta *m,
     return 0;
 }
 
-/* Streams the parts into a new temporary file. @ck (may be NULL) gets the
- * whole object. */
-static int assemble(struct s3_req *q, const char *id, const struct part_info *parts, size_t n,
-                    struct bb_checksum *ck, int *fd_out, char **tmp_out)
-{
-    int rc = store_tmp_create(q->store, fd_out, tmp_out);
+/* A completion in progress: the parts are joined on the worker thread
+ * (a gigabyte takes seconds; the loop keeps serving), then the commit and
+ * the answer happen back on the loop thread. */
+struct complete_job {
+    struct s3_req *q; /* NULL once the client has gone */
+    char *id;
+    struct upload_meta m;
+    struct part_info *parts;
+    char **paths; /* part files, in order */
+    size_t n;
+    enum bb_checksum_alg full_alg; /* NONE: the checksum is already known */
+    struct bb_checksum ck;
+    char etag[2 * BB_MD5_LEN + 16];
+    char checksum[BB_CHECKSUM_MAX_B64 + 16];
+    int durable;
+    int tmp_fd;
+    char *tmp_path;
+    int rc;
+};
 
-    for (size_t i = 0; i < n && rc == BB_OK; i++) {
-        char *path = part_path(q, id, parts[i].number, 0);
-        int pfd = open(path, O_RDONLY | O_CLOEXEC);
-        free(path);
-        if (pfd < 0) {
-            rc = -errno;
-            break;
-        }
-        rc = s3_copy_stream(pfd, 0, parts[i].size, *fd_out, NULL, ck);
-        close(pfd);
+static void job_free(struct complete_job *j)
+{
+    if (j->tmp_fd >= 0)
+        close(j->tmp_fd);
+    if (j->tmp_path != NULL) {
+        unlink(j->tmp_path);
+        free(j->tmp_path);
     }
-    if (rc == BB_OK && q->srv->cfg->durability_full && fsync(*fd_out) < 0)
-        rc = -errno;
-    return rc;
+    for (size_t i = 0; i < j->n; i++)
+        free(j->paths[i]);
+    free(j->paths);
+    free(j->parts);
+    free(j->id);
+    bb_checksum_cleanup(&j->ck);
+    meta_cleanup(&j->m);
+    free(j);
 }
 
-static void complete_end(struct http_req *r)
+static void job_detach(void *arg)
 {
-    struct s3_req *q = r->ctx;
-    struct s3_xml_complete c;
-    struct upload_meta m;
-    struct part_info *parts = NULL;
-    struct bb_checksum ck;
-    struct bb_checksum comp;
-    struct bb_hash *md5 = NULL;
+    struct complete_job *j = arg;
+    j->q = NULL;
+}
+
+/* Worker thread: streams the parts into the temporary file; @ck (when a
+ * full-object checksum is due) sees every byte. Touches only the job. */
+static void assemble_run(void *arg)
+{
+    struct complete_job *j = arg;
+    struct bb_checksum *ck = j->full_alg != BB_CHECKSUM_NONE ? &j->ck : NULL;
+
+    j->rc = BB_OK;
+    for (size_t i = 0; i < j->n && j->rc == BB_OK; i++) {
+        int pfd = open(j->paths[i], O_RDONLY | O_CLOEXEC);
+        if (pfd < 0) {
+            j->rc = -errno;
+            break;
+        }
+        j->rc = s3_copy_stream(pfd, 0, j->parts[i].size, j->tmp_fd, NULL, ck);
+        close(pfd);
+    }
+    if (j->rc == BB_OK && j->durable && fsync(j->tmp_fd) < 0)
+        j->rc = -errno;
+}
+
+/* Loop thread, parts joined: checks, commits and answers. */
+static void complete_commit(struct s3_req *q, struct complete_job *j)
+{
+    struct upload_meta *m = &j->m;
     struct store_object o;
     struct store_cause cause;
     struct bb_buf xml;
-    enum bb_checksum_alg full_alg = BB_CHECKSUM_NONE;
-    enum s3_error e = s3_body_finish(q);
-    const char *id = s3_req_query(q, "uploadId");
-    const char *why = NULL;
-    unsigned char digest[BB_MD5_LEN];
-    char etag[2 * BB_MD5_LEN + 16];
-    char checksum[BB_CHECKSUM_MAX_B64 + 16];
     char host[256];
     char v[128];
-    char *tmp_path = NULL;
-    int tmp_fd = -1;
+    char *meta = upload_path(q, j->id, "meta.json");
+    enum s3_error e;
     int rc;
 
-    memset(&c, 0, sizeof(c));
-    memset(&m, 0, sizeof(m));
-    memset(&ck, 0, sizeof(ck));
-    memset(&comp, 0, sizeof(comp));
     bb_buf_init(&xml, 64 * 1024);
-    checksum[0] = '\0';
-    if (e != S3E_NONE) {
-        s3_reply_error(q, e, q->body.err_msg, NULL, 0);
+    if (access(meta, F_OK) != 0) {
+        /* completed or aborted by another request meanwhile */
+        no_such_upload(q);
         goto out;
     }
-    if (s3_xml_parse_complete(q->body.mem.data, q->body.mem.len, &c, &why) < 0) {
-        s3_reply_error(q, S3E_MALFORMED_XML, why, NULL, 0);
+    if (j->rc < 0) {
+        internal_error(q, "assemble parts", j->rc);
         goto out;
     }
-    if (open_upload(q, &m) < 0)
-        goto out;
-    parts = bb_xcalloc(c.nparts, sizeof(parts[0]));
-    if (complete_check(q, &m, &c, parts) < 0)
-        goto out;
-
-    /* ETag: MD5 of the concatenated binary part MD5s, "-N" */
-    md5 = bb_hash_new(BB_HASH_MD5);
-    for (size_t i = 0; i < c.nparts; i++) {
-        unsigned char raw[BB_MD5_LEN];
-        hex_decode(parts[i].etag, raw, sizeof(raw));
-        bb_hash_update(md5, raw, sizeof(raw));
-    }
-    bb_hash_final(md5, digest);
-    bb_hex(digest, BB_MD5_LEN, etag);
-    snprintf(etag + 2 * BB_MD5_LEN, sizeof(etag) - 2 * BB_MD5_LEN, "-%zu", c.nparts);
-
-    /* checksum: composite over the part checksums, or over the whole object
-     * (CRC64NVME when the upload named no algorithm, as S3 does) */
-    if (m.alg != BB_CHECKSUM_NONE && !m.full_object) {
-        char b64[BB_CHECKSUM_MAX_B64];
-        bb_checksum_init(&comp, m.alg);
-        for (size_t i = 0; i < c.nparts; i++) {
-            unsigned char raw[BB_CHECKSUM_MAX_RAW + 4];
-            int n =
-                bb_base64_decode(parts[i].checksum, strlen(parts[i].checksum), raw, sizeof(raw));
-            if (n < 0 || parts[i].alg != m.alg) {
-                internal_error(q, "part checksum", BB_ECORRUPT);
-                goto out;
-            }
-            bb_checksum_update(&comp, raw, (size_t)n);
-        }
-        bb_checksum_final_b64(&comp, b64);
-        snprintf(checksum, sizeof(checksum), "%s-%zu", b64, c.nparts);
-    } else {
-        full_alg = m.alg != BB_CHECKSUM_NONE ? m.alg : BB_CHECKSUM_CRC64NVME;
-        bb_checksum_init(&ck, full_alg);
-    }
-    rc = assemble(q, id, parts, c.nparts, full_alg != BB_CHECKSUM_NONE ? &ck : NULL, &tmp_fd,
-                  &tmp_path);
-    if (rc < 0) {
-        internal_error(q, "assemble parts", rc);
-        goto out;
-    }
-    close(tmp_fd);
-    tmp_fd = -1;
-    if (full_alg != BB_CHECKSUM_NONE) {
-        bb_checksum_final_b64(&ck, checksum);
+    close(j->tmp_fd);
+    j->tmp_fd = -1;
+    if (j->full_alg != BB_CHECKSUM_NONE) {
+        bb_checksum_final_b64(&j->ck, j->checksum);
         /* a full-object checksum sent with the request must match */
-        if (m.alg != BB_CHECKSUM_NONE &&
-            s3_req_header(q, bb_checksum_header_name(m.alg), v, sizeof(v)) != NULL &&
-            strcmp(v, checksum) != 0) {
+        if (m->alg != BB_CHECKSUM_NONE &&
+            s3_req_header(q, bb_checksum_header_name(m->alg), v, sizeof(v)) != NULL &&
+            strcmp(v, j->checksum) != 0) {
             char msg[160];
             snprintf(msg, sizeof(msg),
                      "The %s you specified did not match the calculated checksum.",
-                     bb_checksum_header_name(m.alg));
+                     bb_checksum_header_name(m->alg));
             s3_reply_error(q, S3E_BAD_DIGEST, msg, NULL, 0);
             goto out;
         }
@@ -1138,27 +1121,28 @@ static void complete_end(struct http_req *r)
 
     memset(&o, 0, sizeof(o));
     o.key = q->key;
-    for (size_t i = 0; i < c.nparts; i++)
-        o.size += parts[i].size;
-    o.etag = etag;
-    o.content_type = m.content_type;
+    for (size_t i = 0; i < j->n; i++)
+        o.size += j->parts[i].size;
+    o.etag = j->etag;
+    o.content_type = m->content_type;
     o.mtime_ms = now_ms();
-    o.headers = m.headers;
-    o.checksum_alg = (char *)bb_checksum_alg_name(m.alg != BB_CHECKSUM_NONE ? m.alg : full_alg);
-    o.checksum = checksum;
-    o.tags = m.tags;
+    o.headers = m->headers;
+    o.checksum_alg =
+        (char *)bb_checksum_alg_name(m->alg != BB_CHECKSUM_NONE ? m->alg : j->full_alg);
+    o.checksum = j->checksum;
+    o.tags = m->tags;
     s3_req_cause(q, "CompleteMultipartUpload", &cause);
-    if (m.has_base) {
+    if (m->has_base) {
         /* a race is judged against the key as it was at CreateMultipartUpload */
-        q->cond.existed = m.base_etag != NULL;
-        snprintf(q->cond.etag, sizeof(q->cond.etag), "%s", m.base_etag ? m.base_etag : "");
+        q->cond.existed = m->base_etag != NULL;
+        snprintf(q->cond.etag, sizeof(q->cond.etag), "%s", m->base_etag ? m->base_etag : "");
     }
     e = s3_cond_check(q, &q->cond);
     if (e != S3E_NONE) {
         key_error(q, e, NULL);
         goto out;
     }
-    rc = store_object_commit(q->store, q->bucket, tmp_path, &o, &cause);
+    rc = store_object_commit(q->store, q->bucket, j->tmp_path, &o, &cause);
     if (rc < 0) {
         enum s3_error se = s3_error_from_rc(rc);
         if (se == S3E_INTERNAL_ERROR)
@@ -1167,12 +1151,12 @@ static void complete_end(struct http_req *r)
         key_error(q, se, NULL);
         goto out;
     }
-    free(tmp_path); /* renamed into place */
-    tmp_path = NULL;
-    layout_save(q, etag, parts, c.nparts);
-    remove_upload(q, id);
+    free(j->tmp_path); /* renamed into place */
+    j->tmp_path = NULL;
+    layout_save(q, j->etag, j->parts, j->n);
+    remove_upload(q, j->id);
     BB_LOG_DEBUG("s3", "multipart upload completed", "req=%s upload=%s parts=%zu",
-                 q->http->request_id, id, c.nparts);
+                 q->http->request_id, j->id, j->n);
 
     bb_buf_appends(&xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                          "<CompleteMultipartUploadResult xmlns=\"" XMLNS "\">");
@@ -1188,27 +1172,125 @@ static void complete_end(struct http_req *r)
     }
     xml_elem(&xml, "Bucket", q->bucket);
     xml_elem(&xml, "Key", q->key);
-    bb_buf_appendf(&xml, "<ETag>&quot;%s&quot;</ETag>", etag);
-    if (m.alg != BB_CHECKSUM_NONE) {
-        xml_checksum(&xml, m.alg, checksum);
-        xml_elem(&xml, "ChecksumType", checksum_type_name(&m));
+    bb_buf_appendf(&xml, "<ETag>&quot;%s&quot;</ETag>", j->etag);
+    if (m->alg != BB_CHECKSUM_NONE) {
+        xml_checksum(&xml, m->alg, j->checksum);
+        xml_elem(&xml, "ChecksumType", checksum_type_name(m));
     }
     bb_buf_appends(&xml, "</CompleteMultipartUploadResult>");
     s3_reply_xml(q, 200, &xml);
 out:
-    if (tmp_fd >= 0)
-        close(tmp_fd);
-    if (tmp_path != NULL) {
-        unlink(tmp_path);
-        free(tmp_path);
-    }
-    bb_hash_free(md5);
-    bb_checksum_cleanup(&ck);
-    bb_checksum_cleanup(&comp);
     bb_buf_cleanup(&xml);
-    free(parts);
+    free(meta);
+}
+
+static void assemble_done(void *arg, int cancelled)
+{
+    struct complete_job *j = arg;
+    struct s3_req *q = j->q;
+
+    if (q != NULL) {
+        q->pending = NULL;
+        q->pending_detach = NULL;
+        if (cancelled)
+            internal_error(q, "assemble parts", BB_EINCOMPLETE); /* shutting down */
+        else
+            complete_commit(q, j);
+    }
+    /* else the client left: the upload stays, a retry completes it */
+    job_free(j);
+}
+
+static void complete_end(struct http_req *r)
+{
+    struct s3_req *q = r->ctx;
+    struct s3_xml_complete c;
+    struct complete_job *j = bb_xcalloc(1, sizeof(*j));
+    struct bb_checksum comp;
+    struct bb_hash *md5 = NULL;
+    enum s3_error e = s3_body_finish(q);
+    const char *why = NULL;
+    unsigned char digest[BB_MD5_LEN];
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    memset(&comp, 0, sizeof(comp));
+    j->tmp_fd = -1;
+    j->id = bb_xstrdup(s3_req_query(q, "uploadId") ? s3_req_query(q, "uploadId") : "");
+    if (e != S3E_NONE) {
+        s3_reply_error(q, e, q->body.err_msg, NULL, 0);
+        goto out;
+    }
+    if (s3_xml_parse_complete(q->body.mem.data, q->body.mem.len, &c, &why) < 0) {
+        s3_reply_error(q, S3E_MALFORMED_XML, why, NULL, 0);
+        goto out;
+    }
+    if (open_upload(q, &j->m) < 0)
+        goto out;
+    j->parts = bb_xcalloc(c.nparts, sizeof(j->parts[0]));
+    if (complete_check(q, &j->m, &c, j->parts) < 0)
+        goto out;
+    j->paths = bb_xcalloc(c.nparts, sizeof(char *));
+    j->n = c.nparts;
+    for (size_t i = 0; i < c.nparts; i++)
+        j->paths[i] = part_path(q, j->id, j->parts[i].number, 0);
+
+    /* ETag: MD5 of the concatenated binary part MD5s, "-N" */
+    md5 = bb_hash_new(BB_HASH_MD5);
+    for (size_t i = 0; i < c.nparts; i++) {
+        unsigned char raw[BB_MD5_LEN];
+        hex_decode(j->parts[i].etag, raw, sizeof(raw));
+        bb_hash_update(md5, raw, sizeof(raw));
+    }
+    bb_hash_final(md5, digest);
+    bb_hex(digest, BB_MD5_LEN, j->etag);
+    snprintf(j->etag + 2 * BB_MD5_LEN, sizeof(j->etag) - 2 * BB_MD5_LEN, "-%zu", c.nparts);
+
+    /* checksum: composite over the part checksums, or over the whole object
+     * (CRC64NVME when the upload named no algorithm, as S3 does) */
+    if (j->m.alg != BB_CHECKSUM_NONE && !j->m.full_object) {
+        char b64[BB_CHECKSUM_MAX_B64];
+        bb_checksum_init(&comp, j->m.alg);
+        for (size_t i = 0; i < c.nparts; i++) {
+            unsigned char raw[BB_CHECKSUM_MAX_RAW + 4];
+            int n = bb_base64_decode(j->parts[i].checksum, strlen(j->parts[i].checksum), raw,
+                                     sizeof(raw));
+            if (n < 0 || j->parts[i].alg != j->m.alg) {
+                internal_error(q, "part checksum", BB_ECORRUPT);
+                goto out;
+            }
+            bb_checksum_update(&comp, raw, (size_t)n);
+        }
+        bb_checksum_final_b64(&comp, b64);
+        snprintf(j->checksum, sizeof(j->checksum), "%s-%zu", b64, c.nparts);
+    } else {
+        j->full_alg = j->m.alg != BB_CHECKSUM_NONE ? j->m.alg : BB_CHECKSUM_CRC64NVME;
+        bb_checksum_init(&j->ck, j->full_alg);
+    }
+    rc = store_tmp_create(q->store, &j->tmp_fd, &j->tmp_path);
+    if (rc < 0) {
+        internal_error(q, "assemble parts", rc);
+        goto out;
+    }
+    j->durable = q->srv->cfg->durability_full;
+    j->q = q;
+    if (q->srv->worker == NULL) {
+        assemble_run(j);
+        j->q = NULL;
+        complete_commit(q, j);
+        goto out;
+    }
+    q->pending = j;
+    q->pending_detach = job_detach;
+    http_req_hold(q->http);
+    worker_submit(q->srv->worker, assemble_run, assemble_done, j);
+    j = NULL; /* the worker's now */
+out:
+    if (j != NULL)
+        job_free(j);
+    bb_hash_free(md5);
+    bb_checksum_cleanup(&comp);
     s3_xml_complete_cleanup(&c);
-    meta_cleanup(&m);
 }
 
 static int xml_body(struct http_req *r, const char *p, size_t n)

@@ -95,8 +95,16 @@ class Daemon {
     return code;
   }
 
+  // upload temp files in use or left behind; the empty spare-* files the
+  // daemon keeps ready for the next upload do not count
   tmpEntries() {
-    try { return fs.readdirSync(path.join(this.dataDir, '.bucketbridge', 'tmp')); } catch { return []; }
+    const dir = path.join(this.dataDir, '.bucketbridge', 'tmp');
+    let names;
+    try { names = fs.readdirSync(dir); } catch { return []; }
+    return names.filter((n) => {
+      if (!n.startsWith('spare-')) return true;
+      try { return fs.statSync(path.join(dir, n)).size > 0; } catch { return false; }
+    });
   }
 
   objectPath(bucket, key) { return path.join(this.dataDir, bucket, key); }
