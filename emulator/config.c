@@ -30,7 +30,7 @@ void config_init(struct config *c)
     c->https_enabled = 1;
     c->https_host = bb_xstrdup("127.0.0.1");
     c->https_port = 4567;
-    c->http_max_connections = 10000;
+    c->http_max_connections = 16384;
     c->http_head_timeout_s = 15;
     c->http_body_timeout_s = 60;
     c->http_idle_timeout_s = 120;

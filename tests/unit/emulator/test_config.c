@@ -284,7 +284,7 @@ static void test_config_apply_json_sets_the_http_limits(void **state)
     struct config c;
 
     config_init(&c);
-    assert_int_equal(c.http_max_connections, 10000);
+    assert_int_equal(c.http_max_connections, 16384);
     assert_int_equal(c.http_head_timeout_s, 15);
     assert_int_equal(c.http_body_timeout_s, 60);
     assert_int_equal(c.http_idle_timeout_s, 120);
