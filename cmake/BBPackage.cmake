@@ -42,4 +42,8 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     "${PROJECT_SOURCE_DIR}/packaging/debian/prerm"
     "${PROJECT_SOURCE_DIR}/packaging/debian/postrm")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# stripped binaries, gzipped man pages and a changelog.gz, as Debian wants
+set(CPACK_STRIP_FILES ON)
+set(CPACK_PRE_BUILD_SCRIPTS "${PROJECT_SOURCE_DIR}/cmake/BBPackagePreBuild.cmake")
+set(CPACK_BB_CHANGELOG "${PROJECT_SOURCE_DIR}/packaging/debian/changelog")
 include(CPack)

@@ -16,14 +16,15 @@ has the commands), uncompressed, into a temporary directory. Checked:
   (libwebsockets, cjson, libinotifytools, libs3, sqlite3, turbojpeg, expat,
   libssl); every package named in Depends is installed here (the build
   linked against it);
-- `dpkg-deb --contents`: the programs in /usr/bin, the five man pages in
-  /usr/share/man/man1, the unit in /usr/lib/systemd/system and
-  /usr/share/bucketbridge, config.example.json, the docs and the copyright
-  file in /usr/share/doc/bucketbridge; every path under /usr; nothing from
-  the build tree (tests, objects);
+- `dpkg-deb --contents`: the programs in /usr/bin, the five man pages
+  gzipped in /usr/share/man/man1, the unit in /usr/lib/systemd/system and
+  /usr/share/bucketbridge, config.example.json, the docs, changelog.gz and
+  the copyright file in /usr/share/doc/bucketbridge; every path under /usr;
+  nothing from the build tree (tests, objects);
 - extracted with `dpkg-deb -x` into a temporary root (nothing is installed
   on this system): the unit's ExecStart names /usr/bin/bucketbridge, the
-  packaged daemon prints the version, and `man -l` renders its page.
+  packaged daemon prints the version, `man -l` renders its page, and the
+  programs are stripped.
 Installing into a clean Debian 12 root is scripts/check-deb.sh (debootstrap
 and a chroot; run by hand, docs/operations.md).
 
@@ -199,12 +200,14 @@ class PackageTest(unittest.TestCase):
         files = set(paths)
         for name in ARGS.expect_bin:
             self.assertIn(f"/usr/bin/{name}", files)
-        for page in MAN_PAGES:
-            self.assertIn(f"/usr/share/man/man1/{page}", files)
+        for page in MAN_PAGES:  # gzipped, as Debian wants (BBPackagePreBuild.cmake)
+            self.assertIn(f"/usr/share/man/man1/{page}.gz", files)
+            self.assertNotIn(f"/usr/share/man/man1/{page}", files)
         for p in ("/usr/lib/systemd/system/bucketbridge.service",
                   "/usr/share/bucketbridge/bucketbridge.service",
                   "/usr/share/bucketbridge/config.example.json",
                   "/usr/share/doc/bucketbridge/copyright",
+                  "/usr/share/doc/bucketbridge/changelog.gz",
                   "/usr/share/doc/bucketbridge/README.md",
                   "/usr/share/doc/bucketbridge/configuration.md",
                   "/usr/share/doc/bucketbridge/operations.md"):
@@ -229,11 +232,16 @@ class PackageTest(unittest.TestCase):
         self.assertNotIn(ARGS.build_dir, text)
         man = shutil.which("man")
         if man:
-            page = os.path.join(self.root, "usr/share/man/man1/bucketbridge.1")
+            page = os.path.join(self.root, "usr/share/man/man1/bucketbridge.1.gz")
             r = run([man, "-l", page], env=dict(os.environ, MANPAGER="cat", PAGER="cat",
                                                 MANWIDTH="100", LC_ALL="C.UTF-8"))
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertIn("local S3 and EventBridge emulator", r.stdout)
+        # stripped (CPACK_STRIP_FILES): no symbol table left
+        for name in ARGS.expect_bin:
+            r = run(["readelf", "-S", os.path.join(self.root, "usr/bin", name)])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertNotIn(".symtab", r.stdout, f"{name} is not stripped")
 
 
 def main():
