@@ -343,6 +343,9 @@ class HostileTest(unittest.TestCase):
             stop.set()
             for t in threads:
                 t.join(10)
+        print(f"# slowloris: {n_slow} trickling heads closed after "
+              + ", ".join(f"{r[1]:.1f}" for r in results if r) + f" s; {served} S3 PUT+GET "
+              f"pairs served meanwhile", flush=True)
         for i, r in enumerate(results):
             with self.subTest(conn=i):
                 self.assertIsNotNone(r, "trickler did not finish")
@@ -452,6 +455,8 @@ class HostileTest(unittest.TestCase):
                     secs = time.monotonic() - t0
                 finally:
                     s.close()
+                print(f"# body that never ends ({framing}): closed {secs:.1f} s after the "
+                      f"last byte", flush=True)
                 self.assertTrue(closed, "connection still open")
                 self.assertGreaterEqual(secs, BODY_TIMEOUT_S - 0.5)
                 self.assertEqual(wait_tmp_clean(self.d), [], "partial upload left in tmp")
@@ -776,6 +781,8 @@ class ConnectionCapTest(unittest.TestCase):
 
     def check_cap(self, d, cap, n):
         kept, refused = self.open_until_refused(d, n)
+        print(f"# cap {cap}: {n} connections opened, {len(kept)} kept, {len(refused)} answered "
+              f"503", flush=True)
         try:
             self.assertGreaterEqual(len(refused), n - cap, f"{len(kept)} kept open")
             self.assertLessEqual(len(kept), cap)
