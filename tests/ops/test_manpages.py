@@ -14,10 +14,13 @@ For each PAGE=PROGRAM pair:
   whole word in the page rendered as text: every `--long-option` anywhere
   in the help, and a short `-x` that starts a line of the help.
 The page is rendered with hyphenation off and a long line length, so an
-option is never split across lines.
+option is never split across lines. With --config-doc, the page given by
+--config-page must also name every top-level key of the "## Keys" table of
+docs/configuration.md (its CONFIGURATION section).
 
 Usage: test_manpages.py --groff GROFF --page PAGE=PROGRAM [...]
        [--subcommands PROGRAM_NAME "events wait" "dlq list" ...]
+       [--config-doc docs/configuration.md --config-page bucketbridge.1]
 Standard library only.
 """
 
@@ -90,12 +93,36 @@ def check_page(groff, page, program, subcommands):
     return problems, wanted
 
 
+def config_keys(doc):
+    """The first column of the table under "## Keys" in configuration.md."""
+    keys = []
+    with open(doc, encoding="utf-8") as f:
+        section = False
+        for line in f:
+            if line.startswith("## "):
+                section = line.strip() == "## Keys"
+                continue
+            if line.startswith("### "):
+                section = False
+            m = re.match(r"\|\s*`([a-z_]+)`\s*\|", line) if section else None
+            if m:
+                keys.append(m.group(1))
+    return keys
+
+
+def rendered(groff, page):
+    r = run([groff, "-man", "-Tutf8", "-rHY=0", "-rLL=250n", "-P-cbou", page])
+    return ANSI.sub("", r.stdout)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--groff", required=True)
     ap.add_argument("--page", action="append", required=True, metavar="PAGE=PROGRAM")
     ap.add_argument("--subcommands", nargs="+", action="append", default=[],
                     metavar="ARG", help="PROGRAM_NAME then its subcommands")
+    ap.add_argument("--config-doc")
+    ap.add_argument("--config-page")
     args = ap.parse_args()
     subs = {s[0]: s[1:] for s in args.subcommands}
 
@@ -111,6 +138,20 @@ def main():
         else:
             print(f"ok: {os.path.basename(page)}: renders cleanly, all {len(opts)} options "
                   f"of --help documented: {' '.join(sorted(opts))}")
+    if args.config_doc:
+        keys = config_keys(args.config_doc)
+        text = rendered(args.groff, args.config_page)
+        missing = [k for k in keys if not re.search(r"(?<![\w.])" + k + r"(?!\w)", text)]
+        if len(keys) < 10:
+            print(f"FAIL: only {len(keys)} keys found in {args.config_doc}'s Keys table")
+            failed += 1
+        elif missing:
+            print(f"FAIL: {os.path.basename(args.config_page)} does not name the configuration "
+                  f"keys {' '.join(missing)} (docs/configuration.md)")
+            failed += 1
+        else:
+            print(f"ok: {os.path.basename(args.config_page)} names all {len(keys)} top-level "
+                  f"configuration keys")
     return 1 if failed else 0
 
 
