@@ -40,7 +40,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 
 usage() {
-    sed -n '3,37p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '3,/^set -e/{/^set -e/d;p;}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     echo "usage: bench/run.sh [--build-dir DIR] [--servers \"LIST\"] [--seconds N] [--out DIR]"
 }
 
