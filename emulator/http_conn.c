@@ -20,6 +20,7 @@
 #include "server.h"
 #include "store.h"
 #include "ws.h"
+#include "ws_conn.h"
 #include "ws_tls.h"
 
 #include <errno.h>
@@ -73,9 +74,10 @@ int http_conn_count(void)
     return nconns;
 }
 
-/* The cap on open connections: http.max_connections, but never so many
- * that descriptors for files and the database run out (a quarter of the
- * descriptor limit, at least CONN_FD_RESERVE_MIN, stays free). */
+/* The cap on open connections (HTTP and upgraded WebSockets together):
+ * http.max_connections, but never so many that descriptors for files and
+ * the database run out (a quarter of the descriptor limit, at least
+ * CONN_FD_RESERVE_MIN, stays free). */
 static int conn_cap(const struct server *srv)
 {
     static long fd_cap = -1;
@@ -117,7 +119,8 @@ static void refuse_connection(struct lws *wsi, int cap)
     time_t now = time(NULL);
     if (now != last_warn) {
         BB_LOG_WARN("http", "connection refused: too many open connections",
-                    "limit=%d open=%d refused=%ld", cap, nconns, refused_since_warn);
+                    "limit=%d open=%d websockets=%d refused=%ld", cap, nconns, ws_conn_count(),
+                    refused_since_warn);
         last_warn = now;
         refused_since_warn = 0;
     }
@@ -622,7 +625,7 @@ int http_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t
         memset(c, 0, sizeof(*c));
         c->wsi = wsi;
         c->srv = lws_context_user(lws_get_context(wsi));
-        if (nconns >= conn_cap(c->srv)) {
+        if (nconns + ws_conn_count() >= conn_cap(c->srv)) {
             c->refused = 1;
             refuse_connection(wsi, conn_cap(c->srv));
             return -1;

@@ -1006,6 +1006,13 @@ static int authorized(struct lws *wsi)
     return 0;
 }
 
+static int nclients;
+
+int ws_conn_count(void)
+{
+    return nclients;
+}
+
 static void client_free(struct client *c)
 {
     for (struct client **pp = &g.clients; *pp != NULL; pp = &(*pp)->next) {
@@ -1059,6 +1066,7 @@ int ws_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t l
         c->srv = g.srv;
         c->serial = ++g.serial;
         metrics_ws_connection(1);
+        nclients++;
         snprintf(c->token, sizeof(c->token), "ws-%d-%lu", (int)getpid(), c->serial);
         bb_buf_init(&c->rx, WS_MAX_MESSAGE);
         c->next = g.clients;
@@ -1121,6 +1129,7 @@ int ws_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t l
     case LWS_CALLBACK_CLOSED:
         if (c != NULL) {
             metrics_ws_connection(-1);
+            nclients--;
             client_free(c);
             *pc = NULL;
         }

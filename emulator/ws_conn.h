@@ -20,6 +20,8 @@ struct server;
 #define WS_DEFAULT_VISIBILITY_S 30
 
 int ws_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t len);
+/** Open WebSocket connections (they count toward http.max_connections). */
+int ws_conn_count(void);
 /** Registers with the bus (observer) and starts the group timer. */
 int ws_conn_start(struct server *srv);
 void ws_conn_stop(struct server *srv);

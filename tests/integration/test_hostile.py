@@ -812,6 +812,45 @@ class ConnectionCapTest(unittest.TestCase):
         self.daemons = [d]
         self.check_cap(d, 64, 100)
 
+    def test_websockets_count_toward_the_cap(self):
+        """Upgraded WebSockets hold descriptors too: with 30 of them open
+        under a cap of 32, the third plain connection is refused, and so is
+        another upgrade."""
+        d = bbdaemon.Daemon(name="wscap", extra_args=["--no-consumers"],
+                            config={"http": {"max_connections": 32}}).start()
+        self.daemons = [d]
+        socks = []
+        try:
+            for _ in range(30):
+                ws = WS(d.port)
+                socks.append(ws)
+                self.assertEqual(ws.status, 101, ws.head)
+            ok = bbdaemon.wait_until(
+                lambda: health_json(d.port)[1].get("connections", 99) <= 1, 10, interval=0.1)
+            self.assertTrue(ok, "upgraded connections still counted as HTTP")
+            kept, refused = self.open_until_refused(d, 5)
+            socks += kept
+            print(f"# cap 32 with 30 WebSockets: 5 connections opened, {len(kept)} kept, "
+                  f"{len(refused)} answered 503", flush=True)
+            # 2 fit; one fewer while the health check's connection is
+            # still closing on the daemon's side
+            self.assertIn(len(kept), (1, 2))
+            self.assertEqual([(st, error_code(b)) for st, _, b in refused],
+                             [(503, "SlowDown")] * (5 - len(kept)))
+            # fill a slot the health check's connection may have freed since
+            more, _ = self.open_until_refused(d, 2)
+            socks += more
+            self.assertLessEqual(len(kept) + len(more), 2)
+            extra = WS(d.port)
+            socks.append(extra)
+            self.assertEqual(extra.status, 503, extra.head)
+            self.assertEqual(error_code(extra.body), "SlowDown", extra.body[:300])
+        finally:
+            for s in socks:
+                (s.close() if isinstance(s, WS) else s.close())
+        self.assertTrue(bbdaemon.wait_until(d.alive, 20, interval=0.2),
+                        "not served once the WebSockets closed")
+
     def test_descriptor_limit_cap(self):
         """Under `ulimit -n 256` the cap is 192 (a quarter of the descriptors
         stays for files and the database): connections past it get 503 at
