@@ -376,6 +376,12 @@ class ConsumersTest(unittest.TestCase):
         self.assertGreater(deepest, SCALE_DEPTH * (MAX_INSTANCES - 1))
         # stopping surplus instances is not a crash
         self.assertEqual(self.consumer("thumbnail")["restarts"], restarts0)
+        # the added instances took work: thumbnails made by several of them
+        workers = {m.group(1) for m in (re.search(r" thumbnail\[(\d+)\] .*thumbnail created.*"
+                                                  r'out="burst/', x)
+                                        for x in self.consumer_log_tail(100000).splitlines())
+                   if m}
+        self.assertGreaterEqual(len(workers), 2, workers)
 
         self.wait_quiet()
         recs = self.records()
