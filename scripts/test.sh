@@ -21,3 +21,12 @@ if [ "${BB_VALGRIND:-$([ $# -eq 0 ] && echo 1 || echo 0)}" = 1 ]; then
     cmake --build build-valgrind -j"$(nproc)" --target bb-unit-tests
     ctest --test-dir build-valgrind -L unit -LE ops -T memcheck -j"$(nproc)" --output-on-failure
 fi
+
+# When clang is installed (scripts/setup.sh does not install it), the whole
+# run also builds the libFuzzer targets in build-fuzz/ and gives each a short
+# smoke run (ctest -L fuzz, about 1.5 minutes; scripts/fuzz.sh runs longer).
+if [ $# -eq 0 ] && [ "${BB_FUZZ_SMOKE:-1}" = 1 ] && command -v clang >/dev/null 2>&1; then
+    CC=clang cmake -S . -B build-fuzz -DBB_SANITIZE=ON -DBB_BENCH=OFF >/dev/null
+    cmake --build build-fuzz -j"$(nproc)" --target bb-fuzz-targets
+    ctest --test-dir build-fuzz -L fuzz --output-on-failure
+fi
