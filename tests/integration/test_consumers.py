@@ -6,8 +6,9 @@ bucketbridge-thumbnail and bucketbridge-logger it starts itself:
   uploaded; once /_bucketbridge/health shows the thumbnail group's delivery
   in flight and no thumbnail yet, the thumbnail process (its pid from
   health) gets SIGKILL. The supervisor restarts it (health: a new pid,
-  restarts 1), the event is redelivered, and exactly one thumbnail results,
-  written after the kill; the logger has one "received" and one "ok" record
+  restarts 1; metrics: bucketbridge_consumer_restarts_total 1), the event
+  is redelivered, and exactly one thumbnail results, written after the
+  kill; the logger has one "received" and one "ok" record
   for the upload, nothing in the dead-letter queue. The same bytes uploaded
   again make no new thumbnail and a "skipped" record, not a second "ok".
 - test_2_burst_scales_up_and_down: 200 uploads at once (boto3, 16 threads).
@@ -279,6 +280,9 @@ class ConsumersTest(unittest.TestCase):
         after = self.wait_for(restarted, DEADLINE_S, "the restarted thumbnail instance")
         self.assertEqual(after["instances"][inst["instance"]]["restarts"], 1, after)
         self.assertEqual(after["restarts"], 1, after)
+        with urllib.request.urlopen(self.d.endpoint + "/_bucketbridge/metrics", timeout=10) as r:
+            metrics = r.read().decode().splitlines()
+        self.assertIn('bucketbridge_consumer_restarts_total{consumer="thumbnail"} 1', metrics)
 
         self.wait_for(lambda: os.path.exists(self.thumb_path(key)), DEADLINE_S,
                       "the thumbnail of the redelivered event")
