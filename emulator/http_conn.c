@@ -619,7 +619,7 @@ int http_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t
     struct http_conn *c = user;
 
     if (c != NULL && c->tunnel != NULL && reason != LWS_CALLBACK_RAW_ADOPT)
-        return ws_tls_callback(c->tunnel, wsi, reason, in, len);
+        return ws_tls_callback(&c->tunnel, wsi, reason, in, len);
     switch (reason) {
     case LWS_CALLBACK_RAW_ADOPT:
         memset(c, 0, sizeof(*c));

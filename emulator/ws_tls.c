@@ -122,14 +122,17 @@ static int drain(struct ws_tls *t, struct lws *wsi, struct lws *src, struct pipe
     return 0;
 }
 
-int ws_tls_callback(struct ws_tls *t, struct lws *wsi, int reason, void *in, size_t len)
+int ws_tls_callback(struct ws_tls **tp, struct lws *wsi, int reason, void *in, size_t len)
 {
+    struct ws_tls *t = *tp;
+
     switch (reason) {
     case LWS_CALLBACK_RAW_RX:
         return forward(t, wsi, t->pair, &t->up, in, len);
     case LWS_CALLBACK_RAW_WRITEABLE:
         return drain(t, wsi, t->pair, &t->down);
     case LWS_CALLBACK_RAW_CLOSE:
+        *tp = NULL;
         t->tls = NULL;
         if (t->pair == NULL)
             tunnel_free(t);

@@ -33,18 +33,20 @@ struct ws_tls;
  * Turns the TLS raw connection @tls into a wss connection: @bytes (the
  * upgrade request head and anything the client sent after it; copied) are
  * the first bytes the WebSocket server reads. Returns 0 and *out, the
- * tunnel: from then on the caller passes every callback of @tls to
- * ws_tls_callback() and nothing else (the tunnel owns the connection's
- * timeouts, flow control and close; it frees itself once both sides have
- * closed). Returns a negative code when nothing was started (the caller
- * answers over HTTP).
+ * tunnel: from then on, while *out is not NULL, the caller passes every
+ * callback of @tls to ws_tls_callback(out, ...) and nothing else (the
+ * tunnel owns the connection's timeouts, flow control and close). At the
+ * connection's close ws_tls_callback sets *out to NULL; the tunnel frees
+ * itself once both sides have closed. Returns a negative code when nothing
+ * was started (the caller answers over HTTP).
  */
 int ws_tls_adopt(struct server *srv, struct lws *tls, const char *bytes, size_t len,
                  struct ws_tls **out);
 
 /** The raw callbacks (LWS_CALLBACK_RAW_*) of a TLS connection handed to
- * @t by ws_tls_adopt(). Returns what lws expects (-1 closes @wsi). */
-int ws_tls_callback(struct ws_tls *t, struct lws *wsi, int reason, void *in, size_t len);
+ * *@tp by ws_tls_adopt(); at LWS_CALLBACK_RAW_CLOSE *@tp becomes NULL.
+ * Returns what lws expects (-1 closes @wsi). */
+int ws_tls_callback(struct ws_tls **tp, struct lws *wsi, int reason, void *in, size_t len);
 
 /** The lws protocol callback of WS_TLS_PROTOCOL (the pair's bridge end),
  * listed in the WebSocket vhost's protocols (ws.c). */
