@@ -22,6 +22,7 @@
 #include "server.h"
 #include "store.h"
 #include "store_key.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -261,22 +262,142 @@ static int changes_something_else(struct s3_req *q)
     return 0;
 }
 
+/* A CopyObject in progress: the bytes are copied and hashed on the worker
+ * thread (gigabytes take seconds; the loop keeps serving), the commit and
+ * the answer happen back on the loop thread. */
+struct copy_job {
+    struct s3_req *q; /* NULL once the client has gone */
+    struct s3_copy_source src;
+    int tmp_fd;
+    char *tmp_path;
+    enum bb_checksum_alg alg;
+    char *headers;
+    char *tags;
+    char *content_type;
+    int durable;
+    struct bb_hash *md5;
+    struct bb_checksum ck;
+    int rc;
+};
+
+static void copy_job_free(struct copy_job *j)
+{
+    if (j->tmp_fd >= 0)
+        close(j->tmp_fd);
+    if (j->tmp_path != NULL) {
+        unlink(j->tmp_path);
+        free(j->tmp_path);
+    }
+    s3_copy_source_cleanup(&j->src);
+    bb_hash_free(j->md5);
+    bb_checksum_cleanup(&j->ck);
+    free(j->headers);
+    free(j->tags);
+    free(j->content_type);
+    free(j);
+}
+
+static void copy_detach(void *arg)
+{
+    struct copy_job *j = arg;
+    j->q = NULL;
+}
+
+/* Worker thread: touches only the job. */
+static void copy_run(void *arg)
+{
+    struct copy_job *j = arg;
+    j->rc = s3_copy_stream(j->src.fd, 0, j->src.size, j->tmp_fd, j->md5, &j->ck);
+    if (j->rc == BB_OK && j->durable && fsync(j->tmp_fd) < 0)
+        j->rc = -errno;
+}
+
+/* Loop thread, bytes copied: commits and answers. */
+static void copy_commit(struct s3_req *q, struct copy_job *j)
+{
+    struct store_object o;
+    struct store_cause cause;
+    struct bb_buf xml;
+    struct timespec ts;
+    unsigned char digest[BB_MD5_LEN];
+    char etag[2 * BB_MD5_LEN + 1];
+    char checksum[BB_CHECKSUM_MAX_B64];
+    char lm[32];
+    int rc;
+
+    bb_buf_init(&xml, 64 * 1024);
+    if (j->rc < 0) {
+        BB_LOG_ERROR("s3", "copy failed", "req=%s error=\"%s\"", q->http->request_id,
+                     bb_strerror(j->rc));
+        key_error(q, S3E_INTERNAL_ERROR, NULL);
+        goto out;
+    }
+    close(j->tmp_fd);
+    j->tmp_fd = -1;
+    bb_hash_final(j->md5, digest);
+    bb_hex(digest, BB_MD5_LEN, etag);
+    bb_checksum_final_b64(&j->ck, checksum);
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    memset(&o, 0, sizeof(o));
+    o.key = q->key;
+    o.size = j->src.size;
+    o.etag = etag;
+    o.content_type = j->content_type;
+    o.mtime_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    o.headers = j->headers;
+    o.checksum_alg = (char *)bb_checksum_alg_name(j->alg);
+    o.checksum = checksum;
+    o.tags = j->tags;
+    s3_req_cause(q, "CopyObject", &cause);
+    rc = store_object_commit(q->store, q->bucket, j->tmp_path, &o, &cause);
+    if (rc < 0) {
+        enum s3_error se = s3_error_from_rc(rc);
+        if (se == S3E_INTERNAL_ERROR)
+            BB_LOG_ERROR("s3", "commit failed", "req=%s error=\"%s\"", q->http->request_id,
+                         bb_strerror(rc));
+        key_error(q, se, NULL);
+        goto out;
+    }
+    free(j->tmp_path); /* renamed into place */
+    j->tmp_path = NULL;
+
+    iso_time(o.mtime_ms, lm);
+    bb_buf_appends(
+        &xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyObjectResult xmlns=\"" XMLNS "\">");
+    bb_buf_appendf(&xml, "<LastModified>%s</LastModified><ETag>&quot;%s&quot;</ETag>", lm, etag);
+    bb_buf_appendf(&xml, "<Checksum%s>%s</Checksum%s><ChecksumType>FULL_OBJECT</ChecksumType>",
+                   bb_checksum_alg_name(j->alg), checksum, bb_checksum_alg_name(j->alg));
+    bb_buf_appends(&xml, "</CopyObjectResult>");
+    s3_reply_xml(q, 200, &xml);
+out:
+    bb_buf_cleanup(&xml);
+}
+
+static void copy_done(void *arg, int cancelled)
+{
+    struct copy_job *j = arg;
+    struct s3_req *q = j->q;
+
+    if (q != NULL) {
+        q->pending = NULL;
+        q->pending_detach = NULL;
+        if (cancelled)
+            key_error(q, S3E_INTERNAL_ERROR, NULL); /* shutting down */
+        else
+            copy_commit(q, j);
+    }
+    copy_job_free(j);
+}
+
 void s3_copy_object(struct s3_req *q)
 {
     struct s3_copy_source src;
     struct store_object o;
-    struct store_cause cause;
-    struct bb_checksum ck;
-    struct bb_hash *md5 = NULL;
-    struct bb_buf xml;
     enum bb_checksum_alg alg = BB_CHECKSUM_CRC64NVME;
     enum s3_error e = S3E_NONE;
-    unsigned char digest[BB_MD5_LEN];
-    char etag[2 * BB_MD5_LEN + 1];
-    char checksum[BB_CHECKSUM_MAX_B64];
     char v[128];
     char ctype[512];
-    char lm[32];
     const char *why = NULL;
     char *headers = NULL;
     char *tags = NULL;
@@ -288,9 +409,7 @@ void s3_copy_object(struct s3_req *q)
 
     memset(&src, 0, sizeof(src));
     src.fd = -1;
-    memset(&ck, 0, sizeof(ck));
     memset(&o, 0, sizeof(o));
-    bb_buf_init(&xml, 64 * 1024);
     path = store_object_path(q->store, q->bucket, q->key, &why, &rc);
     if (path == NULL) {
         key_error(q, rc == BB_ETOOBIG ? S3E_KEY_TOO_LONG : S3E_INVALID_ARGUMENT, why);
@@ -371,54 +490,36 @@ void s3_copy_object(struct s3_req *q)
         key_error(q, S3E_INTERNAL_ERROR, NULL);
         goto out;
     }
-    md5 = bb_hash_new(BB_HASH_MD5);
-    bb_checksum_init(&ck, alg);
-    rc = s3_copy_stream(src.fd, 0, src.size, tmp_fd, md5, &ck);
-    if (rc == BB_OK && q->srv->cfg->durability_full && fsync(tmp_fd) < 0)
-        rc = -errno;
-    if (rc < 0) {
-        BB_LOG_ERROR("s3", "copy failed", "req=%s error=\"%s\"", q->http->request_id,
-                     bb_strerror(rc));
-        key_error(q, S3E_INTERNAL_ERROR, NULL);
-        goto out;
-    }
-    close(tmp_fd);
+    /* the bytes are copied and hashed on the worker thread; the commit and
+     * the answer come back to the loop (copy_done) */
+    struct copy_job *j = bb_xcalloc(1, sizeof(*j));
+    j->q = q;
+    j->src = src;
+    memset(&src, 0, sizeof(src)); /* the job's now */
+    src.fd = -1;
+    j->tmp_fd = tmp_fd;
+    j->tmp_path = tmp_path;
     tmp_fd = -1;
-    bb_hash_final(md5, digest);
-    bb_hex(digest, BB_MD5_LEN, etag);
-    bb_checksum_final_b64(&ck, checksum);
-
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    o.key = q->key;
-    o.size = src.size;
-    o.etag = etag;
-    o.mtime_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    o.headers = headers;
-    o.checksum_alg = (char *)bb_checksum_alg_name(alg);
-    o.checksum = checksum;
-    o.tags = tags;
-    s3_req_cause(q, "CopyObject", &cause);
-    rc = store_object_commit(q->store, q->bucket, tmp_path, &o, &cause);
-    if (rc < 0) {
-        enum s3_error se = s3_error_from_rc(rc);
-        if (se == S3E_INTERNAL_ERROR)
-            BB_LOG_ERROR("s3", "commit failed", "req=%s error=\"%s\"", q->http->request_id,
-                         bb_strerror(rc));
-        key_error(q, se, NULL);
+    tmp_path = NULL;
+    j->alg = alg;
+    j->headers = headers;
+    headers = NULL;
+    j->tags = tags;
+    tags = NULL;
+    j->content_type = bb_xstrdup(o.content_type);
+    j->durable = q->srv->cfg->durability_full;
+    j->md5 = bb_hash_new(BB_HASH_MD5);
+    bb_checksum_init(&j->ck, alg);
+    if (q->srv->worker == NULL) {
+        copy_run(j);
+        copy_commit(q, j);
+        copy_job_free(j);
         goto out;
     }
-    free(tmp_path); /* renamed into place */
-    tmp_path = NULL;
-
-    iso_time(o.mtime_ms, lm);
-    bb_buf_appends(
-        &xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CopyObjectResult xmlns=\"" XMLNS "\">");
-    bb_buf_appendf(&xml, "<LastModified>%s</LastModified><ETag>&quot;%s&quot;</ETag>", lm, etag);
-    bb_buf_appendf(&xml, "<Checksum%s>%s</Checksum%s><ChecksumType>FULL_OBJECT</ChecksumType>",
-                   bb_checksum_alg_name(alg), checksum, bb_checksum_alg_name(alg));
-    bb_buf_appends(&xml, "</CopyObjectResult>");
-    s3_reply_xml(q, 200, &xml);
+    q->pending = j;
+    q->pending_detach = copy_detach;
+    http_req_hold(q->http);
+    worker_submit(q->srv->worker, copy_run, copy_done, j);
 out:
     if (tmp_fd >= 0)
         close(tmp_fd);
@@ -426,9 +527,6 @@ out:
         unlink(tmp_path);
         free(tmp_path);
     }
-    bb_hash_free(md5);
-    bb_checksum_cleanup(&ck);
-    bb_buf_cleanup(&xml);
     free(headers);
     free(tags);
     s3_copy_source_cleanup(&src);
