@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -165,7 +166,7 @@ static void spawn(struct supervise *sv, struct consumer *c, struct instance *in)
 {
     const struct config *cfg = sv->srv->cfg;
     int fds[2];
-    pid_t pid;
+    pid_t pid, parent;
     char port[16], inst[16];
 
     if (pipe2(fds, O_CLOEXEC) < 0) {
@@ -175,8 +176,14 @@ static void spawn(struct supervise *sv, struct consumer *c, struct instance *in)
     }
     snprintf(port, sizeof(port), "%d", sv->srv->bound_port);
     snprintf(inst, sizeof(inst), "%d", in->index);
+    parent = getpid();
     pid = fork();
     if (pid == 0) {
+        /* a consumer never outlives its daemon, even one killed with
+         * SIGKILL (it would hold the port's group and the data dir) */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(0);
         char *ep = bb_xasprintf("http://127.0.0.1:%s", port);
         char *ws = bb_xasprintf("ws://127.0.0.1:%s/_bucketbridge/events", port);
         int devnull = open("/dev/null", O_RDONLY);
