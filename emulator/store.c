@@ -304,9 +304,6 @@ int store_object_commit(struct store *st, const char *bucket, const char *tmp_pa
     path = store_object_path(st, bucket, o->key, &why, &rc);
     if (path == NULL)
         return rc;
-    rc = make_parents(path, base_len);
-    if (rc < 0)
-        goto out;
     /* index row and event first, in one transaction; the rename makes the
      * object visible; the commit makes both durable together */
     rc = db_begin(&st->db);
@@ -327,8 +324,15 @@ int store_object_commit(struct store *st, const char *bucket, const char *tmp_pa
     }
     if (rc == BB_OK && row.file_ino != 0)
         store_own_note(path, row.file_ino); /* the watcher will see it arrive */
-    if (rc == BB_OK && rename(tmp_path, path) < 0)
-        rc = errno == EISDIR || errno == ENOTDIR || errno == ENOTEMPTY ? BB_ECONFLICT : -errno;
+    if (rc == BB_OK && rename(tmp_path, path) < 0) {
+        /* the parent directories are made when missing, not checked on
+         * every upload */
+        if (errno == ENOENT && (rc = make_parents(path, base_len)) == BB_OK &&
+            rename(tmp_path, path) == 0)
+            rc = BB_OK;
+        else if (rc == BB_OK)
+            rc = errno == EISDIR || errno == ENOTDIR || errno == ENOTEMPTY ? BB_ECONFLICT : -errno;
+    }
     if (rc == BB_OK && st->durable) {
         char *dir = bb_xstrdup(path);
         char *slash = strrchr(dir, '/');

@@ -122,7 +122,9 @@ int store_tmp_take(struct store_tmp *t, const char *dir, int *fd, char **path)
             *path = t->ready[t->n].path;
             got = 1;
         }
-        pthread_cond_signal(&t->cv);
+        /* the thread refills in batches: fewer wake-ups */
+        if (t->n <= STORE_TMP_POOL / 2)
+            pthread_cond_signal(&t->cv);
         pthread_mutex_unlock(&t->mu);
         if (got)
             return BB_OK;
