@@ -23,6 +23,10 @@
 static int http_dummy(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                       size_t len)
 {
+    /* a client offering only the subprotocol "http" would get a WebSocket
+     * that never answers: dropped like any other unknown subprotocol */
+    if (reason == LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION)
+        return -1;
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 

@@ -145,9 +145,9 @@ class Daemon {
 class Client {
   // Resolves with an open client; rejects with .status set when the
   // daemon answered the upgrade with an HTTP status instead.
-  static open(url, opts = {}) {
+  static open(url, opts = {}, protocols = []) {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { maxPayload: 64 * 1024 * 1024, ...opts });
+      const ws = new WebSocket(url, protocols, { maxPayload: 64 * 1024 * 1024, ...opts });
       const c = new Client(ws);
       ws.once('open', () => resolve(c));
       ws.once('unexpected-response', (req, res) => {
@@ -319,9 +319,9 @@ function assertIncreasing(seqs, what) {
 
 // The same connection attempt on the plain and the TLS port: an open
 // connection ('open'), or the HTTP status that refused it.
-async function outcome(url, opts) {
+async function outcome(url, opts, protocols) {
   try {
-    const c = await Client.open(url, opts);
+    const c = await Client.open(url, opts, protocols);
     c.ws.terminate();
     return 'open';
   } catch (e) {
@@ -461,6 +461,15 @@ describe('wss on the TLS port', () => {
       const plain = await outcome(d.ws(query), opts);
       assert.equal(tls, want, `wss ${query} ${JSON.stringify(opts)}`);
       assert.equal(plain, want, `ws ${query} ${JSON.stringify(opts)}`);
+    }
+    // subprotocols: bb-events or none; a request offering only others is
+    // dropped, including the names of the daemon's internal protocols
+    for (const [protocols, want] of [[['bb-events'], 'open'], [['foo', 'bb-events'], 'open'],
+      [['foo'], 'dropped'], [['http'], 'dropped'], [['bb-wss-bridge'], 'dropped']]) {
+      for (const [url, opts] of [[d.wss(), { ca: d.ca }], [d.ws(), {}]]) {
+        const got = await outcome(url, opts, protocols);
+        assert.equal(got === 'open' ? 'open' : 'dropped', want, `${url} offering ${protocols}: ${got}`);
+      }
     }
     const st = await pub.status();
     assert.ok(st.connections >= 1);
