@@ -40,6 +40,8 @@
 #define OUTQ_MAX_COUNT 4096
 #define GROUP_TICK_US (100 * 1000)
 #define SCAN_PER_WRITE 256
+#define WS_WRITES_PER_TURN 64 /* messages written per writable callback, at most */
+#define GROUP_TAKE_MAX 8      /* deliveries handed to a member per queue query */
 #define MAX_GROUPS 64
 
 struct out_msg {
@@ -588,23 +590,33 @@ static void group_pump(const char *group)
         int gave = 0;
         for (int k = 0; k < nm; k++) {
             struct client *c = members[(gs->rr + (unsigned long)k) % (unsigned long)nm];
-            struct bus_delivery d;
-            if (c->ninflight >= c->credit)
+            struct bus_delivery d[GROUP_TAKE_MAX];
+            int want = c->credit - c->ninflight;
+            if (want <= 0)
                 continue;
-            memset(&d, 0, sizeof(d));
+            if (want > GROUP_TAKE_MAX)
+                want = GROUP_TAKE_MAX;
+            memset(d, 0, sizeof(d));
             if (db_begin(db) < 0)
                 return;
-            int n = bus_queue_group_take(q, group, now, now + (int64_t)c->vis_s * 1000, c->token,
-                                         &d, 1);
+            /* a few at once: one query for up to GROUP_TAKE_MAX deliveries */
+            int n = bus_queue_group_take(q, group, now, now + (int64_t)c->vis_s * 1000, c->token, d,
+                                         want);
             if (n < 0 || db_commit(db) < 0) {
                 db_rollback(db);
                 return;
             }
-            if (n == 0)
-                return; /* nothing due */
-            c->inflight[c->ninflight++] = d.id;
-            send_delivery(c, &d);
-            bus_delivery_cleanup(&d);
+            for (int i = 0; i < n; i++) {
+                c->inflight[c->ninflight++] = d[i].id;
+                send_delivery(c, &d[i]);
+                bus_delivery_cleanup(&d[i]);
+            }
+            if (n < want) {
+                /* nothing more due; the next event goes to the next member */
+                if (n > 0)
+                    gs->rr += (unsigned long)k + 1;
+                return;
+            }
             gave = 1;
         }
         gs->rr++;
@@ -1098,7 +1110,22 @@ int ws_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t l
         /* what is sent must be committed first (group commit, db.h) */
         if (db_flush(store_get_db(g.srv->store)) < 0)
             return -1;
-        if (c->oq_head != NULL) {
+        /* several messages per turn while the socket takes them (one per
+         * turn left a busy subscriber a whole loop turn behind per event) */
+        for (int budget = WS_WRITES_PER_TURN; budget > 0; budget--) {
+            if (c->oq_head == NULL) {
+                for (int k = 0; k < WS_MAX_SUBS; k++) {
+                    struct sub *s = &c->subs[(c->next_sub + k) % WS_MAX_SUBS];
+                    if (!s->used || s->paused)
+                        continue;
+                    if (sub_step(c, s)) {
+                        c->next_sub = (c->next_sub + k + 1) % WS_MAX_SUBS;
+                        break;
+                    }
+                }
+            }
+            if (c->oq_head == NULL || c->closing)
+                break;
             struct out_msg *m = c->oq_head;
             c->oq_head = m->next;
             if (c->oq_head == NULL)
@@ -1109,18 +1136,8 @@ int ws_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t l
             free(m);
             if (w < 0)
                 return -1;
-            if (c->oq_head != NULL || subs_pending(c))
-                lws_callback_on_writable(wsi);
-            return 0;
-        }
-        for (int k = 0; k < WS_MAX_SUBS; k++) {
-            struct sub *s = &c->subs[(c->next_sub + k) % WS_MAX_SUBS];
-            if (!s->used || s->paused)
-                continue;
-            if (sub_step(c, s)) {
-                c->next_sub = (c->next_sub + k + 1) % WS_MAX_SUBS;
+            if (lws_send_pipe_choked(wsi))
                 break;
-            }
         }
         if (c->oq_head != NULL || subs_pending(c))
             lws_callback_on_writable(wsi);
