@@ -462,6 +462,9 @@ static void op_subscribe(struct client *c, const cJSON *m)
     snprintf(slot->id, sizeof(slot->id), "%s", id);
     slot->pattern = p;
     slot->cursor = cursor;
+    /* from the head of the journal it is live at once, so it can lag (a
+     * subscriber that never caught up would otherwise never be told) */
+    slot->live = cursor >= bus_last_seq(g.srv->bus);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "subscribed");
     cJSON_AddStringToObject(o, "id", id);
