@@ -415,6 +415,14 @@ struct supervise *supervise_start(struct server *srv)
     return sv;
 }
 
+/* While the consumers stop, the loop keeps turning (they close their
+ * WebSockets and wait for the daemon's answer): at least every 10 ms. */
+static void stop_tick(lws_sorted_usec_list_t *sul)
+{
+    struct supervise *sv = lws_container_of(sul, struct supervise, sul);
+    lws_sul_schedule(sv->srv->lws, 0, &sv->sul, stop_tick, 10 * LWS_US_PER_MS);
+}
+
 void supervise_stop(struct supervise *sv)
 {
     int64_t deadline;
@@ -426,6 +434,7 @@ void supervise_stop(struct supervise *sv)
         for (int i = 0; i < SUPERVISE_MAX_INSTANCES; i++)
             if (sv->v[k].inst[i].pid > 0)
                 kill(sv->v[k].inst[i].pid, SIGTERM);
+    stop_tick(&sv->sul);
     deadline = now_ms() + SUPERVISE_STOP_GRACE_MS;
     for (size_t k = 0; k < sv->n; k++) {
         struct consumer *c = &sv->v[k];
@@ -440,7 +449,7 @@ void supervise_stop(struct supervise *sv)
                     waitpid(in->pid, &status, 0);
                     in->pid = 0;
                 } else {
-                    usleep(10000);
+                    lws_service(sv->srv->lws, 0);
                 }
             }
             if (in->out != NULL)
@@ -456,6 +465,7 @@ void supervise_stop(struct supervise *sv)
         if (c->log != NULL)
             fclose(c->log);
     }
+    lws_sul_schedule(sv->srv->lws, 0, &sv->sul, NULL, LWS_SET_TIMER_USEC_CANCEL);
     free(sv);
 }
 
