@@ -34,8 +34,8 @@ Checked at the end (the daemon running, everything drained):
     thumbnail DLQ;
   - no request goes unanswered while the daemon is not being killed, and
     none gets an error status; the daemon stops cleanly at the end with no
-    sanitizer report. Consumers a killed daemon leaves behind are counted
-    (orphans_left) and killed by PID.
+    sanitizer report. The consumers of a killed daemon exit within
+    --orphan-wait-s (those left are a failure, and are killed by PID).
 
 --power-cut replaces the kill rounds by one simulated power cut: the data
 dir on a loop-mounted ext4 image, the block device copied while the daemon
@@ -574,6 +574,9 @@ class Run:
         left = own_consumers(self.d.data_dir)
         self.fig["orphans_exited"] += len(set(before) - set(left))
         self.fig["orphans_left"] += len(left)
+        if left:
+            self.fail(f"consumers {left} of the killed daemon still run after "
+                      f"{self.args.orphan_wait_s} s (they get PR_SET_PDEATHSIG)")
         for pid in left:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -1157,7 +1160,7 @@ def parse_args():
     p.add_argument("--strict-thumbnail-events", action="store_true",
                    help="fail when an image's thumbnail exists but its Thumbnail Created event "
                         "is missing (the consumer killed between its PUT and its publish)")
-    p.add_argument("--orphan-wait-s", type=float, default=2.0,
+    p.add_argument("--orphan-wait-s", type=float, default=10.0,
                    help="how long consumers of a killed daemon get to exit by themselves")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--power-cut", action="store_true",
