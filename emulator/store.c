@@ -9,6 +9,7 @@
 #include "db.h"
 #include "store_key.h"
 #include "store_own.h"
+#include "store_stamp.h"
 #include "store_tmp.h"
 
 #include <dirent.h>
@@ -322,8 +323,12 @@ int store_object_commit(struct store *st, const char *bucket, const char *tmp_pa
         struct store_change c = {0, bucket, o->key, &row, cause, STORE_CHANGE_OBJECT};
         rc = run_hook(st, &c);
     }
-    if (rc == BB_OK && row.file_ino != 0)
+    if (rc == BB_OK && row.file_ino != 0) {
+        /* if the daemon dies before the commit, the restart finds the file
+         * without its row: the stamp says what it is (store_stamp.h) */
+        store_stamp_write(tmp_path, bucket, &row, cause);
         store_own_note(path, row.file_ino); /* the watcher will see it arrive */
+    }
     if (rc == BB_OK && rename(tmp_path, path) < 0) {
         /* the parent directories are made when missing, not checked on
          * every upload */

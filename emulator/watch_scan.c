@@ -9,6 +9,7 @@
 #include "bb_mem.h"
 #include "config.h"
 #include "store.h"
+#include "store_stamp.h"
 #include "store_key.h"
 #include "worker.h"
 
@@ -279,7 +280,28 @@ static void adopt(struct watch_scan *s, const char *bucket, const char *key, con
     o.file_mtime_ns = mtime_ns(sb);
     o.file_ino = (uint64_t)sb->st_ino;
     cause(s, &c, rid);
+    /* an upload whose commit a crash cut: indexed as it was uploaded */
+    struct store_stamp stamp;
+    int stamped = store_stamp_read(path, bucket, key, sb, &stamp) == BB_OK;
+    if (stamped) {
+        o.etag = stamp.o.etag;
+        o.content_type = stamp.o.content_type ? stamp.o.content_type : o.content_type;
+        o.headers = stamp.o.headers ? stamp.o.headers : o.headers;
+        if (stamp.o.checksum_alg != NULL && stamp.o.checksum != NULL) {
+            o.checksum_alg = stamp.o.checksum_alg;
+            o.checksum = stamp.o.checksum;
+        }
+        o.tags = stamp.o.tags;
+        store_stamp_cause(&stamp, &c);
+        if (c.request_id == NULL || c.requester == NULL || c.reason == NULL)
+            cause(s, &c, rid);
+        BB_LOG_INFO("watch", "an upload cut before its commit is indexed as uploaded",
+                    "bucket=%s path=\"%s\" req=%s", bucket, path,
+                    c.request_id ? c.request_id : "-");
+    }
     rc = store_object_adopt(s->st, bucket, &o, &c);
+    if (stamped)
+        store_stamp_cleanup(&stamp);
     if (rc < 0)
         BB_LOG_ERROR("watch", "indexing a dropped file failed", "path=\"%s\" error=\"%s\"", path,
                      bb_strerror(rc));

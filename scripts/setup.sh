@@ -10,7 +10,7 @@ PKGS=(build-essential cmake pkg-config
       libwebsockets-dev libcjson-dev libexpat1-dev libsqlite3-dev libssl-dev zlib1g-dev
       libturbojpeg0-dev libstb-dev libinotifytools0-dev libs3-dev libcmocka-dev
       libcurl4-openssl-dev sqlite3 curl libs3-2 chromium s3cmd rclone libjpeg-turbo-progs
-      groff-base dpkg-dev jq valgrind)
+      groff-base dpkg-dev jq valgrind strace)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,18 +1,19 @@
 # SPDX-License-Identifier: MIT
-"""Reproduction (not in ctest: it fails until the bug is fixed) of a write
-cut by a crash between the rename of its file into place and the SQLite
-commit of its index row and event (store_object_commit).
+"""A write cut by a crash between the rename of its file into place and the
+SQLite commit of its index row and event (store_object_commit); in ctest
+as integration/commit_window_put and _mpu since the upload stamp
+(emulator/store_stamp.h) made it pass.
 
 strace attaches to the daemon (--durability full, no consumers) and delays
 the second fsync of the next request by 3 s: the directory fsync that
 follows the rename. The daemon is SIGKILLed inside that delay, so the
 request gets no answer while its file is already in place. After a restart
 the start-up reconciliation finds a file without a row and indexes it as a
-local file:
+local file. Before the stamp it lost:
 
-  PutObject:               bytes whole, but Content-Type and x-amz-meta-*
-                           lost; the event says requester "local-file"
-  CompleteMultipartUpload: the same, and the ETag is the plain MD5 of the
+  PutObject:               Content-Type and x-amz-meta-* (the bytes were
+                           whole); the event said requester "local-file"
+  CompleteMultipartUpload: the same, and the ETag was the plain MD5 of the
                            bytes instead of the multipart ETag ("...-1")
 
 A write without an answer may or may not have happened, but when it did
