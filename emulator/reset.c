@@ -10,6 +10,7 @@
 #include "server.h"
 #include "store.h"
 #include "store_index.h"
+#include "worker.h"
 #include "ws_conn.h"
 
 #include <ftw.h>
@@ -20,17 +21,46 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static long removed;
-
+/* Trees moved out of the buckets by a reset, removed on the worker thread
+ * (a thousand unlinks, and the watcher's notes about each, no longer hold
+ * up the answer). A stop before that leaves them to the next start, which
+ * empties the trash first (reset_sweep_trash). */
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f)
 {
     (void)sb;
-    if (f->level == 0)
-        return 0; /* keep the bucket directory itself */
-    if (flag == FTW_F || flag == FTW_SL)
-        removed++;
+    (void)flag;
+    (void)f;
     remove(p);
     return 0;
+}
+
+static void trash_run(void *arg)
+{
+    nftw((const char *)arg, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+static void trash_done(void *arg, int cancelled)
+{
+    (void)cancelled;
+    free(arg);
+}
+
+void reset_sweep_trash(const char *data_dir)
+{
+    char *dir = bb_xasprintf("%s/.bucketbridge/trash", data_dir);
+    nftw(dir, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+    free(dir);
+}
+
+static long count_objects(struct db *db)
+{
+    sqlite3_stmt *st = NULL;
+    long n = 0;
+    if (sqlite3_prepare_v2(db->sql, "SELECT count(*) FROM objects", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = (long)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
 }
 
 static int configured(const struct config *cfg, const char *name)
@@ -63,11 +93,13 @@ int reset_all(struct server *srv, long *objects)
     struct names ns = {NULL, 0};
     int rc;
 
-    removed = 0;
+    long removed = 0;
+    static unsigned long trash_seq;
     store_index_bucket_each(ix, collect, &ns);
     rc = db_begin(db);
     if (rc < 0)
         goto out;
+    removed = count_objects(db);
     /* index rows first: the watcher then sees the files go without events */
     rc = db_exec(db, "DELETE FROM objects");
     if (rc == BB_OK)
@@ -87,13 +119,22 @@ int reset_all(struct server *srv, long *objects)
         db_rollback(db);
         goto out;
     }
+    char *trash = bb_xasprintf("%s/.bucketbridge/trash", cfg->data_dir);
+    mkdir(trash, 0755);
     for (size_t i = 0; i < ns.n; i++) {
         char *dir = bb_xasprintf("%s/%s", cfg->data_dir, ns.v[i]);
-        nftw(dir, rm_one, 32, FTW_DEPTH | FTW_PHYS);
-        if (!configured(cfg, ns.v[i]))
-            rmdir(dir);
+        char *to = bb_xasprintf("%s/%d-%lu", trash, (int)getpid(), ++trash_seq);
+        if (rename(dir, to) == 0 && srv->worker != NULL) {
+            worker_submit(srv->worker, trash_run, trash_done, to);
+            to = NULL;
+        } else {
+            /* no worker, or the move failed: remove in place */
+            nftw(to != NULL && access(to, F_OK) == 0 ? to : dir, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+        }
+        free(to);
         free(dir);
     }
+    free(trash);
     for (size_t i = 0; i < cfg->nbuckets; i++) {
         char *dir = bb_xasprintf("%s/%s", cfg->data_dir, cfg->buckets[i].name);
         mkdir(dir, 0755);
@@ -106,6 +147,6 @@ out:
         free(ns.v[i]);
     free(ns.v);
     if (objects != NULL)
-        *objects = removed;
+        *objects = rc == BB_OK ? removed : 0;
     return rc;
 }

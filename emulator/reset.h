@@ -14,5 +14,8 @@ struct server;
 /** Resets; returns 0 or a negative code (the state may be partly reset,
  * logged). @objects gets how many objects were removed. */
 int reset_all(struct server *srv, long *objects);
+/** Removes what a reset moved aside and could not remove before the daemon
+ * stopped (<data>/.bucketbridge/trash). Start-up, before the watcher. */
+void reset_sweep_trash(const char *data_dir);
 
 #endif

@@ -5,6 +5,7 @@
  * listen_accept_role option) and carried by http_conn.c.
  */
 #include "server.h"
+#include "reset.h"
 #include "bb_err.h"
 #include "bb_log.h"
 #include "config.h"
@@ -153,6 +154,7 @@ int server_init(struct server *srv, const struct config *cfg)
     rc = ws_start(srv, srv->lws);
     if (rc < 0)
         return rc;
+    reset_sweep_trash(cfg->data_dir);
     srv->worker = worker_new(srv->lws);
     srv->scan = watch_scan_new(srv->store, cfg, srv->worker, srv->lws);
     if (cfg->watcher_enabled)
