@@ -447,16 +447,19 @@ class HostileTest(unittest.TestCase):
                     hdrs, first = [("Transfer-Encoding", "chunked")], b"10000\r\n" + b"x" * 65536
                 s = socket.create_connection(("127.0.0.1", self.d.port), timeout=10)
                 try:
+                    # the daemon's body timer starts at the last byte it
+                    # reads, so after t0: the close comes at least
+                    # BODY_TIMEOUT_S after t0
+                    t0 = time.monotonic()
                     s.sendall(self.wire("PUT", f"{u.path}?{u.query}", hdrs) + first)
                     self.assertTrue(bbdaemon.wait_until(lambda: tmp_with_bytes(self.d), 10),
                                     "the upload never reached a temporary file")
-                    t0 = time.monotonic()
                     closed, got = closed_by_peer(s, BODY_TIMEOUT_S + 30)
                     secs = time.monotonic() - t0
                 finally:
                     s.close()
                 print(f"# body that never ends ({framing}): closed {secs:.1f} s after the "
-                      f"last byte", flush=True)
+                      f"bytes were sent", flush=True)
                 self.assertTrue(closed, "connection still open")
                 self.assertGreaterEqual(secs, BODY_TIMEOUT_S - 0.5)
                 self.assertEqual(wait_tmp_clean(self.d), [], "partial upload left in tmp")
@@ -832,9 +835,9 @@ class ConnectionCapTest(unittest.TestCase):
             socks += kept
             print(f"# cap 32 with 30 WebSockets: 5 connections opened, {len(kept)} kept, "
                   f"{len(refused)} answered 503", flush=True)
-            # 2 fit; one fewer while the health check's connection is
-            # still closing on the daemon's side
-            self.assertIn(len(kept), (1, 2))
+            # 2 fit; fewer while health checks' connections are still
+            # closing on the daemon's side
+            self.assertLessEqual(len(kept), 2)
             self.assertEqual([(st, error_code(b)) for st, _, b in refused],
                              [(503, "SlowDown")] * (5 - len(kept)))
             # fill a slot the health check's connection may have freed since
