@@ -124,12 +124,13 @@ int reset_all(struct server *srv, long *objects)
     for (size_t i = 0; i < ns.n; i++) {
         char *dir = bb_xasprintf("%s/%s", cfg->data_dir, ns.v[i]);
         char *to = bb_xasprintf("%s/%d-%lu", trash, (int)getpid(), ++trash_seq);
-        if (rename(dir, to) == 0 && srv->worker != NULL) {
+        int moved = rename(dir, to) == 0;
+        if (moved && srv->worker != NULL) {
             worker_submit(srv->worker, trash_run, trash_done, to);
             to = NULL;
         } else {
-            /* no worker, or the move failed: remove in place */
-            nftw(to != NULL && access(to, F_OK) == 0 ? to : dir, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+            /* no worker, or the move failed: remove it here */
+            nftw(moved ? to : dir, rm_one, 32, FTW_DEPTH | FTW_PHYS);
         }
         free(to);
         free(dir);
