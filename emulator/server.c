@@ -59,10 +59,17 @@ static int consumer_out_cb(struct lws *wsi, enum lws_callback_reasons reason, vo
     return supervise_output_callback(wsi, (int)reason, user, in, len);
 }
 
+static int tls_accept_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                         size_t len)
+{
+    return tls_accept_callback(wsi, (int)reason, user, in, len);
+}
+
 static const struct lws_protocols protocols[] = {
     {"bb-http", conn_cb, HTTP_CONN_PSS_SIZE, 0, 0, NULL, 0},
     {"bb-webhook", webhook_cb, 0, 4096, 0, NULL, 0},
     {"bb-consumer-out", consumer_out_cb, 0, 0, 0, NULL, 0},
+    {"bb-tls-accept", tls_accept_cb, 0, 0, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -77,7 +84,8 @@ static void lws_log_bridge(int level, const char *line)
      * warns before binding a pipe to the raw-file role, which then works */
     if ((strstr(line, "adopt_socket_readbuf: calling service") != NULL &&
          strstr(line, "failed") == NULL) ||
-        strstr(line, "protocol 'bb-consumer-out', type 0x0, failed") != NULL) {
+        (strstr(line, "protocol 'bb-consumer-out', type 0x0, failed") != NULL ||
+         strstr(line, "protocol 'bb-tls-accept', type 0x0, failed") != NULL)) {
         BB_LOG_DEBUG("lws", "lws", "line=%s", msg);
         return;
     }
@@ -92,8 +100,24 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* debug log of how long each start-up step took (bench/README.md) */
+static void step_done(const char *step, double *t)
+{
+    double now = mono_ms();
+    BB_LOG_DEBUG("server", "start-up step done", "step=%s ms=%.2f", step, now - *t);
+    *t = now;
+}
+
 int server_init(struct server *srv, const struct config *cfg)
 {
+    double t = mono_ms();
     struct lws_context_creation_info info;
     struct lws_vhost *vh;
     int rc;
@@ -101,9 +125,11 @@ int server_init(struct server *srv, const struct config *cfg)
     memset(srv, 0, sizeof(*srv));
     srv->cfg = cfg;
     srv->started_ms = now_ms();
+    tls_cert_begin(srv); /* made while the store, bus and lws start */
     rc = store_open(cfg, &srv->store);
     if (rc < 0)
         return rc;
+    step_done("store", &t);
     char err[512];
     rc = bus_open(store_get_db(srv->store), cfg, &srv->bus, err, sizeof(err));
     if (rc < 0) {
@@ -114,12 +140,11 @@ int server_init(struct server *srv, const struct config *cfg)
     rc = db_ready(store_get_db(srv->store));
     if (rc < 0)
         return rc;
+    step_done("bus", &t);
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
     memset(&info, 0, sizeof(info));
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
-    if (cfg->https_enabled)
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* the https vhost (tls.c) */
     /* reads of up to 64 KiB per callback: large bodies in fewer, bigger chunks */
     info.pt_serv_buf_size = 64 * 1024;
     if (strchr(cfg->listen_host, ':') != NULL)
@@ -147,13 +172,16 @@ int server_init(struct server *srv, const struct config *cfg)
     }
     srv->bound_port = lws_get_vhost_listen_port(vh);
     srv->s3_vhost = vh;
+    step_done("listen", &t);
     rc = tls_start(srv, protocols);
     if (rc < 0)
         return rc;
+    step_done("tls", &t);
     bus_start(srv->bus, srv->lws);
     rc = ws_start(srv, srv->lws);
     if (rc < 0)
         return rc;
+    step_done("ws", &t);
     reset_sweep_trash(cfg->data_dir);
     srv->worker = worker_new(srv->lws);
     srv->scan = watch_scan_new(srv->store, cfg, srv->worker, srv->lws);
@@ -161,9 +189,11 @@ int server_init(struct server *srv, const struct config *cfg)
         srv->watch = watch_start(cfg->data_dir, srv->lws, srv->scan);
     /* files added, changed or removed while the daemon was stopped */
     watch_scan_reconcile(srv->scan);
+    step_done("watch", &t);
     srv->supervise = supervise_start(srv);
     /* group commit from here on: server_run commits after each turn */
     db_batch_enable(store_get_db(srv->store));
+    step_done("supervise", &t);
     srv->ready = 1;
     return BB_OK;
 }
@@ -205,8 +235,7 @@ void server_cleanup(struct server *srv)
     if (srv->lws != NULL)
         lws_context_destroy(srv->lws); /* closes connections: unfinished uploads are dropped */
     srv->lws = NULL;
-    free(srv->tls_cert_path);
-    srv->tls_cert_path = NULL;
+    tls_cleanup(srv);
     store_free(srv->store);
     srv->store = NULL;
 }

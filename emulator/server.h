@@ -13,6 +13,7 @@
 
 struct bus;
 struct config;
+struct lws_protocols;
 struct store;
 
 struct server {
@@ -28,9 +29,15 @@ struct server {
     struct supervise *supervise; /* owned; NULL when no consumers run */
     int64_t started_ms;
     int bound_port;
-    struct lws_vhost *tls_vhost; /* the https listener; NULL when off */
-    int tls_port;                /* its bound port; 0 when off */
+    /* https (tls.h): the port listens from the start, the TLS vhost is
+     * made at its first connection */
+    struct lws_vhost *tls_vhost; /* NULL when off or not needed yet */
+    int tls_port;                /* the bound port; 0 when off */
+    int tls_failed;              /* the TLS vhost could not be made */
     char *tls_cert_path;         /* owned; the certificate it serves */
+    char *tls_key_path;          /* owned */
+    int tls_job; /* pid of the child making the certificate, or 0 */
+    const struct lws_protocols *tls_protocols; /* borrowed */
     int stopping;
     int ready;
 };

@@ -26,6 +26,7 @@ struct store_tmp {
     pthread_cond_t cv;
     struct tmp_file ready[STORE_TMP_POOL]; /* guarded by mu */
     int n;                                 /* guarded by mu */
+    int target; /* guarded by mu; 0 until the first upload, then the pool */
     int stop;                              /* guarded by mu */
 };
 
@@ -51,7 +52,7 @@ static void *fill(void *arg)
     struct store_tmp *t = arg;
     pthread_mutex_lock(&t->mu);
     for (;;) {
-        while (!t->stop && t->n == STORE_TMP_POOL)
+        while (!t->stop && t->n >= t->target)
             pthread_cond_wait(&t->cv, &t->mu);
         if (t->stop)
             break;
@@ -116,6 +117,9 @@ int store_tmp_take(struct store_tmp *t, const char *dir, int *fd, char **path)
     if (t != NULL) {
         int got = 0;
         pthread_mutex_lock(&t->mu);
+        /* none made before the first upload: a daemon that stores
+         * nothing (a CI job's, a quick start and stop) churns no inodes */
+        t->target = STORE_TMP_POOL;
         if (t->n > 0) {
             t->n--;
             *fd = t->ready[t->n].fd;

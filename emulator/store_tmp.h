@@ -4,7 +4,7 @@
  * costs the file system an inode allocation, the most expensive step of a
  * small PUT on ext4 (it searches the inode bitmaps, skipping recently freed
  * inodes); a background thread keeps a few empty files open and ready so
- * the loop thread only takes one.
+ * the loop thread only takes one. It starts at the first take.
  */
 #ifndef BB_EMULATOR_STORE_TMP_H
 #define BB_EMULATOR_STORE_TMP_H

@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <libwebsockets.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
@@ -22,7 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define TLS_CERT_DAYS 825 /* the longest validity browsers accept for a leaf */
@@ -158,58 +163,252 @@ out:
     return rc;
 }
 
+/* The certificate is made by a child process while the daemon starts:
+ * key generation and signing would leave ~0.7 MiB of libcrypto pages and a
+ * malloc arena resident in the daemon for good, for a step that runs once
+ * per data directory. The fork happens before any thread exists. */
+static void certjob_child(const struct config *cfg)
+{
+    char *dir = bb_xasprintf("%s/.bucketbridge", cfg->data_dir);
+    char *tls = bb_xasprintf("%s/tls", dir);
+    char *cert = NULL;
+    char *key = NULL;
+    int rc;
+
+    (void)mkdir(cfg->data_dir, 0755);
+    (void)mkdir(dir, 0755);
+    rc = tls_cert_ensure(tls, (const char *const *)cfg->vhost_domains, cfg->nvhost_domains, &cert,
+                         &key);
+    if (rc < 0)
+        BB_LOG_WARN("tls", "cannot create the TLS certificate", "dir=\"%s\" error=\"%s\"", tls,
+                    bb_strerror(rc));
+    _exit(rc < 0 ? 1 : 0);
+}
+
+void tls_cert_begin(struct server *srv)
+{
+    char *cert = bb_xasprintf("%s/.bucketbridge/tls/cert.pem", srv->cfg->data_dir);
+    char *key = bb_xasprintf("%s/.bucketbridge/tls/key.pem", srv->cfg->data_dir);
+    int have = access(cert, R_OK) == 0 && access(key, R_OK) == 0;
+    pid_t pid;
+
+    free(cert);
+    free(key);
+    if (!srv->cfg->https_enabled || srv->tls_job != 0)
+        return;
+    if (have) {
+        srv->tls_job = -1; /* nothing to make: tls_start finds them */
+        return;
+    }
+    pid = fork();
+    if (pid == 0)
+        certjob_child(srv->cfg);
+    srv->tls_job = pid > 0 ? pid : -1; /* -1: made in tls_start instead */
+}
+
+/* Waits for the certificate child (or makes the certificate here when
+ * there was none) and sets srv's paths. Returns 0 or a negative code. */
+static int cert_end(struct server *srv)
+{
+    char *dir = bb_xasprintf("%s/.bucketbridge/tls", srv->cfg->data_dir);
+    int status = 0;
+    int rc;
+
+    if (srv->tls_job > 0) {
+        while (waitpid(srv->tls_job, &status, 0) < 0 && errno == EINTR)
+            ;
+        srv->tls_job = 0;
+        /* the child reported its error; this finds the files it made */
+        rc = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? BB_OK : BB_EINVAL;
+        if (rc == BB_OK)
+            rc = tls_cert_ensure(dir, NULL, 0, &srv->tls_cert_path, &srv->tls_key_path);
+    } else {
+        srv->tls_job = 0;
+        rc = tls_cert_ensure(dir, (const char *const *)srv->cfg->vhost_domains,
+                             srv->cfg->nvhost_domains, &srv->tls_cert_path, &srv->tls_key_path);
+        if (rc < 0)
+            BB_LOG_WARN("tls", "cannot create the TLS certificate", "dir=\"%s\" error=\"%s\"",
+                        dir, bb_strerror(rc));
+    }
+    free(dir);
+    return rc;
+}
+
+void tls_cleanup(struct server *srv)
+{
+    if (srv->tls_job > 0) {
+        kill(srv->tls_job, SIGKILL);
+        (void)cert_end(srv);
+    }
+    free(srv->tls_cert_path);
+    srv->tls_cert_path = NULL;
+    free(srv->tls_key_path);
+    srv->tls_key_path = NULL;
+}
+
+/* the listening socket, bound at start without OpenSSL: making the TLS
+ * vhost (SSL_CTX, certificate load) costs ~5 ms and ~1 MiB, paid at the
+ * first https connection instead */
+static int listen_socket(const char *host, int port, int *bound_port)
+{
+    struct addrinfo hints;
+    struct addrinfo *ai = NULL;
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in4;
+        struct sockaddr_in6 in6;
+    } addr;
+    socklen_t alen = sizeof(addr);
+    char ports[16];
+    int fd = -1;
+    int one = 1;
+    int rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+    snprintf(ports, sizeof(ports), "%d", port);
+    rc = getaddrinfo(host, ports, &hints, &ai);
+    if (rc != 0 || ai == NULL) {
+        rc = BB_EINVAL;
+        goto out;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, SOMAXCONN) < 0 ||
+        getsockname(fd, &addr.sa, &alen) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    *bound_port = ntohs(addr.sa.sa_family == AF_INET6 ? addr.in6.sin6_port : addr.in4.sin_port);
+    rc = fd;
+    fd = -1;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (ai != NULL)
+        freeaddrinfo(ai);
+    return rc;
+}
+
+/* the TLS vhost, made once: adopted sockets get the TLS handshake and then
+ * the same raw-socket HTTP as the plain port */
+static struct lws_vhost *tls_vhost(struct server *srv)
+{
+    struct lws_context_creation_info info;
+    struct lws_vhost *vh;
+
+    if (srv->tls_vhost != NULL || srv->tls_failed)
+        return srv->tls_vhost;
+    memset(&info, 0, sizeof(info));
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* tls_accept_callback accepts */
+    info.protocols = srv->tls_protocols;
+    info.vhost_name = "s3-tls";
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.ssl_cert_filepath = srv->tls_cert_path;
+    info.ssl_private_key_filepath = srv->tls_key_path;
+    info.alpn = "http/1.1";
+    vh = lws_create_vhost(srv->lws, &info);
+    if (vh == NULL) {
+        srv->tls_failed = 1;
+        BB_LOG_WARN("tls", "cannot set up TLS; https connections are closed", "cert=\"%s\"",
+                    srv->tls_cert_path);
+        return NULL;
+    }
+    srv->tls_vhost = vh;
+    BB_LOG_DEBUG("tls", "TLS set up at the first https connection", NULL);
+    return vh;
+}
+
+int tls_accept_callback(struct lws *wsi, int reason, void *user, void *in, size_t len)
+{
+    struct server *srv = lws_context_user(lws_get_context(wsi));
+    lws_sock_file_fd_type fd;
+    int lfd;
+    int n;
+
+    (void)user;
+    (void)in;
+    (void)len;
+    if (reason != LWS_CALLBACK_RAW_RX_FILE)
+        return 0;
+    lfd = lws_get_socket_fd(wsi);
+    /* a bounded batch per turn, so a flood of connects cannot hold the loop */
+    for (n = 0; n < 64; n++) {
+        struct lws_vhost *vh;
+        int cfd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
+                BB_LOG_WARN("tls", "accept failed", "error=\"%s\"", strerror(errno));
+            break;
+        }
+        vh = tls_vhost(srv);
+        fd.sockfd = cfd;
+        if (vh == NULL ||
+            lws_adopt_descriptor_vhost(vh, LWS_ADOPT_SOCKET | LWS_ADOPT_ALLOW_SSL, fd, "bb-http",
+                                       NULL) == NULL) {
+            /* lws closes the descriptor when its adoption fails */
+            if (vh == NULL)
+                close(cfd);
+        }
+    }
+    return 0;
+}
+
 int tls_start(struct server *srv, const struct lws_protocols *protocols)
 {
     const struct config *cfg = srv->cfg;
-    struct lws_context_creation_info info;
-    struct lws_vhost *vh;
-    char *dir = NULL;
-    char *cert = NULL;
-    char *key = NULL;
+    lws_sock_file_fd_type fd;
     /* with a kernel-picked S3 port (tests, --ephemeral) the default https
      * port is kernel-picked too, so parallel daemons do not collide */
     int port = cfg->listen_port == 0 && !cfg->https_explicit ? 0 : cfg->https_port;
+    int lfd = -1;
     int rc;
 
     if (!cfg->https_enabled)
         return BB_OK;
-    dir = bb_xasprintf("%s/.bucketbridge/tls", cfg->data_dir);
-    rc = tls_cert_ensure(dir, (const char *const *)cfg->vhost_domains, cfg->nvhost_domains, &cert,
-                         &key);
-    if (rc < 0) {
-        BB_LOG_WARN("tls", "cannot create the TLS certificate", "dir=\"%s\" error=\"%s\"", dir,
-                    bb_strerror(rc));
+    /* ready before the port listens: the ready file names it, and clients
+     * trust it from there */
+    tls_cert_begin(srv);
+    rc = cert_end(srv);
+    if (rc < 0)
+        goto out;
+    lfd = listen_socket(cfg->https_host, port, &srv->tls_port);
+    if (lfd < 0) {
+        rc = lfd;
+        BB_LOG_WARN("tls", "cannot listen for https", "host=%s port=%d error=\"%s\"",
+                    cfg->https_host, port, bb_strerror(rc));
         goto out;
     }
-    memset(&info, 0, sizeof(info));
-    info.port = port;
-    info.iface = cfg->https_host;
-    info.protocols = protocols;
-    info.vhost_name = "s3-tls";
-    info.options = LWS_SERVER_OPTION_ADOPT_APPLY_LISTEN_ACCEPT_CONFIG |
-                   LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND |
-                   LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-    info.listen_accept_role = "raw-skt";
-    info.listen_accept_protocol = "bb-http";
-    info.ssl_cert_filepath = cert;
-    info.ssl_private_key_filepath = key;
-    info.alpn = "http/1.1";
-    vh = lws_create_vhost(srv->lws, &info);
-    if (vh == NULL) {
+    srv->tls_protocols = protocols;
+    fd.filefd = lfd;
+    if (lws_adopt_descriptor_vhost(srv->s3_vhost, LWS_ADOPT_RAW_FILE_DESC, fd, "bb-tls-accept",
+                                   NULL) == NULL) {
+        lfd = -1; /* closed by lws */
         rc = BB_EINVAL;
-        BB_LOG_WARN("tls", "cannot listen for https", "host=%s port=%d", cfg->https_host, port);
+        BB_LOG_WARN("tls", "cannot poll the https socket", NULL);
         goto out;
     }
-    srv->tls_vhost = vh;
-    srv->tls_port = lws_get_vhost_listen_port(vh);
-    srv->tls_cert_path = cert;
-    cert = NULL;
+    lfd = -1;
     BB_LOG_INFO("tls", "https listening", "url=https://%s:%d cert=\"%s\"", cfg->https_host,
                 srv->tls_port, srv->tls_cert_path);
 out:
-    free(dir);
-    free(cert);
-    free(key);
+    if (lfd >= 0)
+        close(lfd);
+    if (rc < 0) {
+        srv->tls_port = 0;
+        free(srv->tls_cert_path);
+        free(srv->tls_key_path);
+        srv->tls_cert_path = NULL;
+        srv->tls_key_path = NULL;
+    }
     if (rc < 0 && !cfg->https_explicit)
         return BB_OK; /* on by default only where it works */
     return rc;
