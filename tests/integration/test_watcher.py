@@ -196,6 +196,54 @@ class WatcherTest(unittest.TestCase):
                          self.summary(rows))
         os.remove(src)
 
+    def test_mv_directory_in_and_out(self):
+        """A directory moved in announces every file in it (nested too); moved
+        out, every file is deleted; the same tree moved back in is announced
+        again."""
+        tree = os.path.join(self.outside, "album")
+        names = ["a.jpg", "b.jpg", "deep/c.jpg", "deep/er/d.txt"]
+        for n in names:
+            write(os.path.join(tree, n), n.encode() * 3)
+        keys = ["album/" + n for n in names]
+        base = self.j.last_seq()
+        os.rename(tree, self.bpath("album"))
+        got = self.j.wait_for(base, lambda r: r[1] == "Object Created" and r[3] in keys,
+                              count=len(keys))
+        self.assertEqual(sorted(r[3] for r in got), sorted(keys),
+                         "moved-in directory:\n" + self.d.log_tail(30))
+        rows = [r for r in self.j.settle(base) if r[3].startswith("album/")]
+        self.assertEqual(sorted((r[1], r[3]) for r in rows),
+                         sorted(("Object Created", k) for k in keys), self.summary(rows))
+        for r in rows:
+            n = r[3][len("album/"):]
+            self.assertEqual(r[5]["object"]["size"], len(n.encode() * 3), r[3])
+            self.assertEqual(r[5]["object"]["etag"].strip('"'),
+                             hashlib.md5(n.encode() * 3).hexdigest(), r[3])
+        base = self.j.last_seq()
+        os.rename(self.bpath("album"), tree)
+        got = self.j.wait_for(base, lambda r: r[1] == "Object Deleted" and r[3] in keys,
+                              count=len(keys))
+        self.assertEqual(sorted(r[3] for r in got), sorted(keys),
+                         "moved-out directory:\n" + self.d.log_tail(30))
+        rows = [r for r in self.j.settle(base) if r[3].startswith("album/")]
+        self.assertEqual(sorted((r[1], r[3]) for r in rows),
+                         sorted(("Object Deleted", k) for k in keys), self.summary(rows))
+        listed = s3_client(self.d).list_objects_v2(Bucket=BUCKET, Prefix="album/")
+        self.assertEqual(listed.get("KeyCount"), 0, listed.get("Contents"))
+        # back in under another name: announced again, listed again
+        base = self.j.last_seq()
+        os.rename(tree, self.bpath("album2"))
+        keys2 = ["album2/" + n for n in names]
+        got = self.j.wait_for(base, lambda r: r[1] == "Object Created" and r[3] in keys2,
+                              count=len(keys2))
+        self.assertEqual(sorted(r[3] for r in got), sorted(keys2), self.d.log_tail(30))
+        listed = s3_client(self.d).list_objects_v2(Bucket=BUCKET, Prefix="album2/")
+        self.assertEqual(sorted(o["Key"] for o in listed.get("Contents", [])), sorted(keys2))
+        shutil.rmtree(self.bpath("album2"))
+        self.assertTrue(len(self.j.wait_for(base, lambda r: r[1] == "Object Deleted" and
+                                            r[3] in keys2, count=len(keys2))) == len(keys2),
+                        "rm -r of the moved-in tree:\n" + self.d.log_tail(30))
+
     def test_rm(self):
         key = "to-remove.txt"
         base = self.j.last_seq()
