@@ -1080,19 +1080,69 @@ static void assemble_run(void *arg)
 }
 
 /* Loop thread, parts joined: checks, commits and answers. */
+static void reply_completed(struct s3_req *q, const struct complete_job *j, const char *checksum);
+
+/* Records in the upload's directory that its object (@etag, @size) is about
+ * to be renamed into place. */
+static void done_mark(struct s3_req *q, const char *id, const char *etag, uint64_t size)
+{
+    cJSON *doc = cJSON_CreateObject();
+    char *path = upload_path(q, id, "done.json");
+
+    cJSON_AddStringToObject(doc, "etag", etag);
+    cJSON_AddNumberToObject(doc, "size", (double)size);
+    if (write_json(q, path, doc) < 0)
+        BB_LOG_WARN("s3", "cannot mark the upload as completing", "path=\"%s\"", path);
+    free(path);
+    cJSON_Delete(doc);
+}
+
+/* A retried Complete of an upload whose object was already renamed into
+ * place (the daemon stopped before it removed the upload): the done mark
+ * and the key's object agree. Answers as the first Complete would have,
+ * announces nothing a second time, removes the upload. Returns 1 when it
+ * answered, 0 when the upload is to be completed as usual. */
+static int complete_again(struct s3_req *q, struct complete_job *j)
+{
+    char *path = upload_path(q, j->id, "done.json");
+    struct store_object cur;
+    cJSON *doc = NULL;
+    const cJSON *etag;
+    uint64_t size = 0;
+    int same = 0;
+
+    memset(&cur, 0, sizeof(cur));
+    for (size_t i = 0; i < j->n; i++)
+        size += j->parts[i].size;
+    if (read_json(path, 4096, &doc) == BB_OK &&
+        cJSON_IsString(etag = cJSON_GetObjectItemCaseSensitive(doc, "etag")) &&
+        strcmp(etag->valuestring, j->etag) == 0 &&
+        store_index_get(store_get_index(q->store), q->bucket, q->key, &cur) == BB_OK &&
+        strcmp(cur.etag, j->etag) == 0 && cur.size == size)
+        same = 1;
+    if (same) {
+        BB_LOG_INFO("s3", "retried complete of an upload already in place; no second event",
+                    "req=%s upload=%s", q->http->request_id, j->id);
+        layout_save(q, j->etag, j->parts, j->n);
+        remove_upload(q, j->id);
+        reply_completed(q, j, cur.checksum != NULL ? cur.checksum : "");
+    }
+    cJSON_Delete(doc);
+    store_object_cleanup(&cur);
+    free(path);
+    return same;
+}
+
 static void complete_commit(struct s3_req *q, struct complete_job *j)
 {
     struct upload_meta *m = &j->m;
     struct store_object o;
     struct store_cause cause;
-    struct bb_buf xml;
-    char host[256];
     char v[128];
     char *meta = upload_path(q, j->id, "meta.json");
     enum s3_error e;
     int rc;
 
-    bb_buf_init(&xml, 64 * 1024);
     if (access(meta, F_OK) != 0) {
         /* completed or aborted by another request meanwhile */
         no_such_upload(q);
@@ -1142,6 +1192,9 @@ static void complete_commit(struct s3_req *q, struct complete_job *j)
         key_error(q, e, NULL);
         goto out;
     }
+    /* if the daemon stops between the rename and the removal of the
+     * upload, a retried Complete finds this and the object in place */
+    done_mark(q, j->id, j->etag, o.size);
     rc = store_object_commit(q->store, q->bucket, j->tmp_path, &o, &cause);
     if (rc < 0) {
         enum s3_error se = s3_error_from_rc(rc);
@@ -1157,7 +1210,20 @@ static void complete_commit(struct s3_req *q, struct complete_job *j)
     remove_upload(q, j->id);
     BB_LOG_DEBUG("s3", "multipart upload completed", "req=%s upload=%s parts=%zu",
                  q->http->request_id, j->id, j->n);
+    reply_completed(q, j, j->checksum);
+out:
+    free(meta);
+}
 
+/* The CompleteMultipartUploadResult of @j, with @checksum (when the upload
+ * has an algorithm). */
+static void reply_completed(struct s3_req *q, const struct complete_job *j, const char *checksum)
+{
+    const struct upload_meta *m = &j->m;
+    struct bb_buf xml;
+    char host[256];
+
+    bb_buf_init(&xml, 64 * 1024);
     bb_buf_appends(&xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                          "<CompleteMultipartUploadResult xmlns=\"" XMLNS "\">");
     {
@@ -1174,14 +1240,12 @@ static void complete_commit(struct s3_req *q, struct complete_job *j)
     xml_elem(&xml, "Key", q->key);
     bb_buf_appendf(&xml, "<ETag>&quot;%s&quot;</ETag>", j->etag);
     if (m->alg != BB_CHECKSUM_NONE) {
-        xml_checksum(&xml, m->alg, j->checksum);
+        xml_checksum(&xml, m->alg, checksum);
         xml_elem(&xml, "ChecksumType", checksum_type_name(m));
     }
     bb_buf_appends(&xml, "</CompleteMultipartUploadResult>");
     s3_reply_xml(q, 200, &xml);
-out:
     bb_buf_cleanup(&xml);
-    free(meta);
 }
 
 static void assemble_done(void *arg, int cancelled)
@@ -1267,6 +1331,8 @@ static void complete_end(struct http_req *r)
         j->full_alg = j->m.alg != BB_CHECKSUM_NONE ? j->m.alg : BB_CHECKSUM_CRC64NVME;
         bb_checksum_init(&j->ck, j->full_alg);
     }
+    if (complete_again(q, j))
+        goto out;
     rc = store_tmp_create(q->store, &j->tmp_fd, &j->tmp_path);
     if (rc < 0) {
         internal_error(q, "assemble parts", rc);
