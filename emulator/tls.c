@@ -227,8 +227,8 @@ static int cert_end(struct server *srv)
         rc = tls_cert_ensure(dir, (const char *const *)srv->cfg->vhost_domains,
                              srv->cfg->nvhost_domains, &srv->tls_cert_path, &srv->tls_key_path);
         if (rc < 0)
-            BB_LOG_WARN("tls", "cannot create the TLS certificate", "dir=\"%s\" error=\"%s\"",
-                        dir, bb_strerror(rc));
+            BB_LOG_WARN("tls", "cannot create the TLS certificate", "dir=\"%s\" error=\"%s\"", dir,
+                        bb_strerror(rc));
     }
     free(dir);
     return rc;
@@ -351,9 +351,8 @@ int tls_accept_callback(struct lws *wsi, int reason, void *user, void *in, size_
         }
         vh = tls_vhost(srv);
         fd.sockfd = cfd;
-        if (vh == NULL ||
-            lws_adopt_descriptor_vhost(vh, LWS_ADOPT_SOCKET | LWS_ADOPT_ALLOW_SSL, fd, "bb-http",
-                                       NULL) == NULL) {
+        if (vh == NULL || lws_adopt_descriptor_vhost(vh, LWS_ADOPT_SOCKET | LWS_ADOPT_ALLOW_SSL, fd,
+                                                     "bb-http", NULL) == NULL) {
             /* lws closes the descriptor when its adoption fails */
             if (vh == NULL)
                 close(cfd);

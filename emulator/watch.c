@@ -47,6 +47,7 @@ struct watch {
     struct bb_queue q;
     pthread_t thread;
     volatile int stop;
+    int max_wd; /* the highest watch descriptor handed out so far */
 };
 
 static void wake(void *arg)
@@ -82,6 +83,14 @@ static int add_watches(struct watch *w, const char *dir)
     const char *exclude[] = {w->internal, with_slash, NULL};
     int ok = inotifytools_watch_recursively_with_exclude(dir, WATCH_EVENTS, exclude);
     free(with_slash);
+    /* the kernel numbers new watches upwards: the ones just added follow
+     * (libinotifytools names an unknown descriptor "") */
+    for (;;) {
+        const char *name = inotifytools_filename_from_wd(w->max_wd + 1);
+        if (name == NULL || *name == '\0')
+            break;
+        w->max_wd++;
+    }
     if (!ok) {
         int e = inotifytools_error();
         if (e == ENOSPC)
@@ -122,6 +131,20 @@ static void scan_dir(struct watch *w, const char *dir, int depth)
     closedir(d);
 }
 
+/* A directory moved out of the buckets keeps its watches in the kernel,
+ * under names that are no longer true (and the same directory moved back
+ * would be watched twice): its watch and those of every directory below
+ * it are removed. */
+static void unwatch_tree(struct watch *w, const char *dir)
+{
+    size_t n = strlen(dir);
+    for (int wd = 1; wd <= w->max_wd; wd++) {
+        const char *name = inotifytools_filename_from_wd(wd);
+        if (name != NULL && strncmp(name, dir, n) == 0 && name[n] == '/')
+            inotifytools_remove_watch_by_wd(wd);
+    }
+}
+
 static void handle(struct watch *w, struct inotify_event *ev)
 {
     const char *dir = inotifytools_filename_from_wd(ev->wd);
@@ -134,6 +157,8 @@ static void handle(struct watch *w, struct inotify_event *ev)
         push(w, WATCH_RESCAN, NULL);
         return;
     }
+    if (ev->wd > w->max_wd)
+        w->max_wd = ev->wd;
     if (dir == NULL || ev->len == 0)
         return; /* events about a watched directory itself */
     dl = strlen(dir);
@@ -151,11 +176,8 @@ static void handle(struct watch *w, struct inotify_event *ev)
              * by a second look */
             push(w, WATCH_DIR_NEW, path);
         } else if (ev->mask & (IN_DELETE | IN_MOVED_FROM)) {
-            char *slash = bb_xasprintf("%s/", path);
-            int wd = inotifytools_wd_from_filename(slash);
-            if (wd > 0 && (ev->mask & IN_MOVED_FROM))
-                inotifytools_remove_watch_by_wd(wd);
-            free(slash);
+            if (ev->mask & IN_MOVED_FROM)
+                unwatch_tree(w, path);
             push(w, WATCH_DIR_GONE, path);
         }
     } else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {

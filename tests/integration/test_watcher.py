@@ -230,6 +230,15 @@ class WatcherTest(unittest.TestCase):
                          sorted(("Object Deleted", k) for k in keys), self.summary(rows))
         listed = s3_client(self.d).list_objects_v2(Bucket=BUCKET, Prefix="album/")
         self.assertEqual(listed.get("KeyCount"), 0, listed.get("Contents"))
+        # the tree is no longer watched: writes in it, now outside, say nothing
+        base = self.j.last_seq()
+        write(os.path.join(tree, "deep", "later.jpg"), b"later")
+        write(os.path.join(tree, "later.jpg"), b"later")
+        rows = [r for r in self.j.settle(base) if r[3].startswith("album/")]
+        self.assertEqual(rows, [], "events from a directory moved out: " +
+                         str(self.summary(rows)))
+        os.remove(os.path.join(tree, "deep", "later.jpg"))
+        os.remove(os.path.join(tree, "later.jpg"))
         # back in under another name: announced again, listed again
         base = self.j.last_seq()
         os.rename(tree, self.bpath("album2"))
