@@ -43,6 +43,7 @@
 #define OUTQ_MAX_COUNT 4096
 #define GROUP_TICK_US (100 * 1000)
 #define SCAN_PER_WRITE 256
+#define CATCHUP_BATCH 32 /* journal events queued per catch-up read, at most */
 #define WS_WRITES_PER_TURN 64 /* messages written per writable callback, at most */
 #define GROUP_TAKE_MAX 8      /* deliveries handed to a member per queue query */
 #define MAX_GROUPS 64
@@ -262,9 +263,11 @@ static void send_event(struct client *c, struct sub *s, uint64_t seq, const char
     bb_buf_cleanup(&b);
 }
 
-/* Journal read for cursors older than the ring: the next matching event
- * after @s->cursor, scanning at most SCAN_PER_WRITE rows. Returns 1 when one
- * was sent. */
+/* Journal read for cursors older than the ring: scans at most
+ * SCAN_PER_WRITE rows after @s->cursor and sends up to CATCHUP_BATCH of the
+ * matching ones (one query per batch, not per event: a subscriber that
+ * starts far behind catches up at the journal's read speed). Returns 1 when
+ * at least one was sent. */
 static int catch_up(struct client *c, struct sub *s)
 {
     struct db *db = store_get_db(g.srv->store);
@@ -278,21 +281,19 @@ static int catch_up(struct client *c, struct sub *s)
         return 0;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)s->cursor);
     sqlite3_bind_int(st, 2, SCAN_PER_WRITE);
-    while (!sent && sqlite3_step(st) == SQLITE_ROW) {
+    while (sent < CATCHUP_BATCH && !c->closing && sqlite3_step(st) == SQLITE_ROW) {
         uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
         const char *body = (const char *)sqlite3_column_text(st, 1);
         cJSON *ev = s->pattern ? cJSON_Parse(body) : NULL;
         if (s->pattern == NULL || (ev != NULL && bus_pattern_match(s->pattern, ev) == 1)) {
             send_event(c, s, seq, body);
-            sent = 1;
+            sent++;
         }
         cJSON_Delete(ev);
         s->cursor = seq;
     }
     sqlite3_finalize(st);
-    if (!sent && s->cursor < g.ring_first)
-        s->cursor = s->cursor; /* more rows next time */
-    return sent;
+    return sent > 0;
 }
 
 /* Advances @s by at most SCAN_PER_WRITE events; 1 when an event was sent. */
