@@ -43,7 +43,7 @@
 #define OUTQ_MAX_COUNT 4096
 #define GROUP_TICK_US (100 * 1000)
 #define SCAN_PER_WRITE 256
-#define CATCHUP_BATCH 32 /* journal events queued per catch-up read, at most */
+#define CATCHUP_BATCH 32      /* journal events queued per catch-up read, at most */
 #define WS_WRITES_PER_TURN 64 /* messages written per writable callback, at most */
 #define GROUP_TAKE_MAX 8      /* deliveries handed to a member per queue query */
 #define MAX_GROUPS 64
