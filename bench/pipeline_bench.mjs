@@ -2,7 +2,7 @@
 // The seed pipeline end to end, one image at a time (issue 6):
 //
 //   node bench/pipeline_bench.mjs --bin build-rel/emulator/bucketbridge [--n 20] [--warmup 3]
-//        [--core 0] [--tmp DIR] FILE...
+//        [--core 0] [--tmp DIR] [--rows FILE] [--thumb-args "ARGS"] [--keep] FILE...
 //
 // Starts its own daemon (--data-dir in a new temp dir under --tmp, default
 // the system's; port 0, --ready-file) with
@@ -36,6 +36,11 @@
 //                 uploads, divided by --n: the pipeline's work per image
 //                 including the image work, which load on the machine does
 //                 not stretch as it does the wall-clock times
+// --rows FILE appends one JSON line per measured upload (the figures above
+// and t0_epoch_ms, the PUT's start as Unix ms with us digits, to line up with
+// the consumer's `-v` timeline log lines); --thumb-args adds space-separated
+// arguments to the thumbnail consumer's command line (e.g. "-v"); --keep
+// leaves the temp dir (daemon and consumer logs) in place.
 // Prints one JSON line per FILE with the medians (and p90 of total_ms and
 // overhead_ms), cpu_ms, and the pipeline's thumbnails/s (1000 / median
 // total_ms). Stops the daemon with
@@ -53,13 +58,16 @@ import WebSocket from 'ws';
 
 const argv = process.argv.slice(2);
 const files = [];
-const opts = { bin: 'build-rel/emulator/bucketbridge', n: '20', warmup: '3', core: '', tmp: os.tmpdir() };
+const opts = { bin: 'build-rel/emulator/bucketbridge', n: '20', warmup: '3', core: '', tmp: os.tmpdir(),
+  rows: '', 'thumb-args': '', keep: false };
 for (let i = 0; i < argv.length; i++) {
-  if (argv[i].startsWith('--')) opts[argv[i].slice(2)] = argv[++i];
+  if (argv[i] === '--keep') opts.keep = true;
+  else if (argv[i].startsWith('--')) opts[argv[i].slice(2)] = argv[++i];
   else files.push(argv[i]);
 }
 if (!files.length) {
-  console.error('usage: pipeline_bench.mjs --bin BUCKETBRIDGE [--n N] [--warmup W] [--core C] [--tmp DIR] FILE...');
+  console.error('usage: pipeline_bench.mjs --bin BUCKETBRIDGE [--n N] [--warmup W] [--core C] [--tmp DIR]'
+    + ' [--rows FILE] [--thumb-args "ARGS"] [--keep] FILE...');
   process.exit(2);
 }
 const BIN = path.resolve(opts.bin);
@@ -82,7 +90,7 @@ const configFile = path.join(root, 'config.json');
 fs.writeFileSync(configFile, JSON.stringify({
   consumers: [
     { name: 'thumbnail', command: 'bucketbridge-thumbnail', group: 'thumbnail',
-      args: ['--workers', '1'], instances: { min: 1, max: 1 } },
+      args: ['--workers', '1', ...opts['thumb-args'].split(' ').filter(Boolean)], instances: { min: 1, max: 1 } },
     { name: 'logger', command: 'bucketbridge-logger', group: 'logger', instances: { min: 1, max: 1 } },
   ],
 }));
@@ -236,8 +244,8 @@ async function one(port, key, body, ctype) {
   const tc = created.get(key);
   created.delete(key);
   const image = ev.detail.image_ms;
-  return { total: ev.t - t0, put: t1 - t0, event: tc - t0, consumer: ev.detail.duration_ms, image,
-    overhead: ev.t - t0 - image };
+  return { t0_epoch_ms: Math.round((performance.timeOrigin + t0) * 1000) / 1000, total: ev.t - t0,
+    put: t1 - t0, event: tc - t0, consumer: ev.detail.duration_ms, image, overhead: ev.t - t0 - image };
 }
 
 async function main() {
@@ -256,7 +264,10 @@ async function main() {
         for (const name in pids) cpu0[name] = cpuNs(pids[name]);
       }
       const r = await one(ready.port, `bench-${i}-${base}`, body, ctype);
-      if (i >= WARMUP) rows.push(r);
+      if (i >= WARMUP) {
+        rows.push(r);
+        if (opts.rows) fs.appendFileSync(opts.rows, JSON.stringify({ file: base, i, ...r }) + '\n');
+      }
     }
     const cpuBy = {};
     let cpuMs = 0;
@@ -280,5 +291,9 @@ async function main() {
   }
 }
 
-main().then(() => { cleanup(); fs.rmSync(root, { recursive: true, force: true }); },
+main().then(() => {
+  cleanup();
+  if (opts.keep) console.error(`kept ${root}`);
+  else fs.rmSync(root, { recursive: true, force: true });
+},
   (e) => { console.error(String(e && e.stack || e)); cleanup(); process.exitCode = 1; });

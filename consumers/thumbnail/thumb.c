@@ -517,7 +517,9 @@ void thumb_handle(const struct thumb_config *cfg, struct thumb_s3 *s3, const cJS
         }
     }
     if (src.etag != NULL && src.etag[0] != '\0') {
+        double t = mono_ms_f();
         rc = already_done(cfg, s3, keys, src.etag, err, sizeof(err));
+        out->head_ms = mono_ms_f() - t;
         if (rc < 0) {
             retry(out, err);
             goto out;
@@ -531,7 +533,9 @@ void thumb_handle(const struct thumb_config *cfg, struct thumb_s3 *s3, const cJS
         }
     }
 
+    img_t0 = mono_ms_f();
     rc = thumb_s3_get(s3, src.bucket, src.key, cfg->image.max_bytes, &obj, err, sizeof(err));
+    out->get_ms = mono_ms_f() - img_t0;
     if (rc == BB_ENOTFOUND || rc == BB_ETOOBIG || rc == BB_EINVAL) {
         reason = rc == BB_ETOOBIG ? "too_big" : rc == BB_EINVAL ? "bad_key" : "not_found";
         fail(out, "%s", err);
@@ -561,6 +565,7 @@ void thumb_handle(const struct thumb_config *cfg, struct thumb_s3 *s3, const cJS
     meta[1].value = enc_key;
     meta[2].name = THUMB_META_ETAG;
     meta[2].value = obj.etag;
+    img_t0 = mono_ms_f();
     for (int i = 0; i < img.n; i++) {
         const char *ctype = img.out[i].format == THUMB_IMAGE_PNG ? "image/png" : "image/jpeg";
         rc = thumb_s3_put(s3, cfg->out_bucket, keys[i], img.out[i].data, img.out[i].len, ctype,
@@ -575,6 +580,7 @@ void thumb_handle(const struct thumb_config *cfg, struct thumb_s3 *s3, const cJS
             goto out;
         }
     }
+    out->put_ms = mono_ms_f() - img_t0;
     out->status = THUMB_DONE;
     out->out_key = bb_xstrdup(keys[0]);
     out->duration_ms = mono_ms() - t0;

@@ -63,6 +63,9 @@ struct thumb_outcome {
     char *detail;        /* DONE, SKIPPED and FAILED: the event Detail (JSON text); free() */
     int64_t duration_ms; /* the whole event: HEAD, GET, image work, PUTs */
     double image_ms;     /* decode, resize and encode alone (0 when not reached) */
+    double head_ms;      /* the idempotency HEADs (with the GET when they overlap) */
+    double get_ms;       /* the GET of the original (0 when not reached) */
+    double put_ms;       /* the PUTs of the thumbnails (0 when not reached) */
     char *out_key;       /* DONE: the first thumbnail's key, for the log line; free() */
 };
 

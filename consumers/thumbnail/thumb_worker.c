@@ -34,6 +34,9 @@ struct job {
     int attempt;
     unsigned long conn; /* connection generation it arrived on */
     char *event;        /* JSON text of the delivered event */
+    int64_t t_recv_us;  /* CLOCK_REALTIME: the delivery decoded (debug timeline) */
+    int64_t t_start_us; /* a worker took it */
+    int64_t t_done_us;  /* its outcome queued */
     struct thumb_outcome outcome;
 };
 
@@ -59,6 +62,14 @@ static int64_t mono_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t real_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void job_free(void *p)
@@ -93,9 +104,11 @@ static void *worker_main(void *arg)
             pl->tail = NULL;
         pthread_mutex_unlock(&pl->lock);
 
+        j->t_start_us = real_us();
         ev = cJSON_Parse(j->event);
         thumb_handle(pl->wc->cfg, pl->wc->s3, ev, &j->outcome);
         cJSON_Delete(ev);
+        j->t_done_us = real_us();
         bb_queue_push(&pl->done, j);
         bb_wsclient_wake(pl->client);
     }
@@ -125,6 +138,7 @@ static void on_msg(struct bb_wsclient *c, const struct bb_wsclient_msg *m, void 
         if (pl->stopping)
             return; /* not acked: the daemon hands it on when we close */
         j = bb_xcalloc(1, sizeof(*j));
+        j->t_recv_us = real_us();
         j->delivery = m->delivery;
         j->seq = m->seq;
         j->attempt = m->attempt;
@@ -226,6 +240,13 @@ static void drain(struct pool *pl, struct bb_wsclient *c)
             else
                 rc = bb_wsclient_nack(c, j->delivery, o->error, o->status == THUMB_FAILED);
         }
+        BB_LOG_DEBUG("thumb", "timeline",
+                     "ev=%llu recv_us=%lld wait_us=%lld head_ms=%.3f get_ms=%.3f image_ms=%.3f "
+                     "put_ms=%.3f work_us=%lld handoff_us=%lld",
+                     (unsigned long long)j->seq, (long long)j->t_recv_us,
+                     (long long)(j->t_start_us - j->t_recv_us), o->head_ms, o->get_ms, o->image_ms,
+                     o->put_ms, (long long)(j->t_done_us - j->t_start_us),
+                     (long long)(real_us() - j->t_done_us));
         if (rc < 0)
             BB_LOG_DEBUG("thumb", "ack dropped", "delivery=%lld rc=%s", (long long)j->delivery,
                          bb_strerror(rc));
