@@ -266,6 +266,17 @@ let exitCode = 1;
 try {
   await startDaemon();
   note(`daemon ${daemonPath} on ${origin}, data ${dataDir}`);
+  ok(readFileSync(logPath, 'utf8').includes(`viewer=${origin}/_bucketbridge/`),
+    'the daemon prints the viewer\'s address when it starts');
+  // The seed pipeline is part of the daemon's default configuration: its
+  // thumbnail consumer must be running (it is built with the project).
+  const thumbProc = await until(async () => {
+    const hh = await health();
+    const c = (hh && hh.consumers || []).find((x) => x.group === 'thumbnail');
+    return c && (c.instances || []).some((i) => i.state === 'running') ? c : null;
+  }, 20000, 200);
+  ok(!!thumbProc, 'the default pipeline\'s thumbnail consumer is running',
+    JSON.stringify((await health() || {}).consumers));
 
   browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -274,9 +285,18 @@ try {
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--disable-dev-shm-usage'],
   });
+  // A time zone with a half-hour offset: "since time…" must convert local to UTC.
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 },
-    colorScheme: 'light' });
+    colorScheme: 'light', timezoneId: 'Asia/Kolkata' });
   const page = await context.newPage();
+  const subscribes = []; // subscribe messages the page sends (the filter goes to the daemon)
+  page.on('websocket', (ws) => ws.on('framesent', (f) => {
+    try {
+      const m = JSON.parse(f.payload);
+      if (m.type === 'subscribe')
+        subscribes.push(m);
+    } catch { /* not JSON */ }
+  }));
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('dialog', (d) => {
     pageErrors.push(`a dialog opened: ${d.message()}`);
@@ -291,6 +311,23 @@ try {
   ok(js.ok && /javascript/.test(js.headers.get('content-type')) &&
      /no-cache/.test(js.headers.get('cache-control') || ''),
     'assets come with their Content-Type and Cache-Control');
+  // Everything the page loads comes from the daemon: no CDN, works offline.
+  const external = [];
+  for (const f of ['', 'assets/viewer.js', 'assets/viewer.css', 'assets/favicon.svg']) {
+    const text = await (await fetch(`${origin}/_bucketbridge/${f}`)).text();
+    for (const m of text.matchAll(/(?:https?:)?\/\/[a-z0-9.-]+\.[a-z]{2,}[^\s"')]*/gi))
+      if (!/^http:\/\/www\.w3\.org\/2000\/svg/.test(m[0]))
+        external.push(`${f || 'index'}: ${m[0]}`);
+  }
+  const csp = resp.headers()['content-security-policy'] || '';
+  ok(external.length === 0 && /default-src 'none'/.test(csp) && /connect-src 'self'/.test(csp),
+    'the page and its assets name no other host, and the CSP allows only the daemon',
+    external.join(', ') || csp);
+  const offsite = [];
+  page.on('request', (rq) => {
+    if (!rq.url().startsWith(origin) && !/^(data|blob):/.test(rq.url()))
+      offsite.push(rq.url());
+  });
   await page.waitForSelector('#conn[data-state="live"]', { timeout: 15000 });
   ok(true, 'the connection indicator shows live');
 
@@ -315,24 +352,35 @@ try {
   const tile = await until(() => page.$(`.bucket[data-bucket="${RAW}"] .tile img[src]`), 10000);
   ok(!!tile, 'the bucket panel lists the uploaded image with a preview tile');
 
-  // 3. the thumbnail consumer's events (only when a thumbnail appears)
-  const h = await health();
-  const consumer = (h && h.consumers || []).find((c) => c.group === 'thumbnail');
-  const running = consumer && (consumer.instances || []).some((i) => i.state === 'running');
+  // 3. the thumbnail consumer's events: its thumbnail object, its "Object
+  // Created" in my-thumbnails and its own "Thumbnail Created", in that order
   const thumbKey = await until(async () => (await listKeys(THUMBS))
-    .find((k) => /sunset/.test(k)), running ? 30000 : 8000, 250);
-  let thumbSeen = false;
-  if (thumbKey) {
-    const trow = await waitRow(page, (r) => r.type === 'Object Created' && r.bucket === THUMBS &&
-      r.key === thumbKey);
-    thumbSeen = ok(!!trow && created && trow.seq > created.seq,
-      `the thumbnail consumer's "Object Created" in ${THUMBS} follows the upload`,
-      JSON.stringify(trow));
-  } else {
-    note(`thumbnail consumer ${running ? 'running but no' : 'not running (no'} thumbnail ` +
-         `object appeared in ${THUMBS}): the thumbnail-event and thumbnail-preview ` +
-         'assertions are skipped');
-  }
+    .find((k) => /sunset/.test(k)), 30000, 250);
+  ok(!!thumbKey, `the thumbnail consumer stores a thumbnail of the upload in ${THUMBS}`,
+    `keys: ${JSON.stringify(await listKeys(THUMBS))}`);
+  const trow = thumbKey ? await waitRow(page, (r) => r.type === 'Object Created' &&
+    r.bucket === THUMBS && r.key === thumbKey) : null;
+  ok(!!trow && trow.seq > created.seq,
+    `the thumbnail consumer's "Object Created" in ${THUMBS} follows the upload`,
+    JSON.stringify(trow));
+  const tevent = await waitRow(page, (r) => r.type === 'Thumbnail Created' &&
+    r.source === 'bucketbridge.thumbnail', 15000);
+  ok(!!tevent && tevent.seq > created.seq && tevent.bucket === RAW && tevent.key === 'sunset.jpg',
+    'the thumbnail consumer\'s "Thumbnail Created" row follows, with its bucket and key',
+    JSON.stringify(tevent));
+  // the pipeline panel updates live from the status stream
+  const acked = await until(() => page.evaluate(() => {
+    const card = document.querySelector('#groups [data-group="thumbnail"]');
+    if (!card)
+      return null;
+    const stat = Array.from(card.querySelectorAll('.stat'))
+      .find((x) => x.lastChild.textContent === 'acked');
+    const n = stat ? Number(stat.firstChild.textContent.replace(/\D/g, '')) : 0;
+    const procs = card.querySelector('.procs').textContent;
+    return n >= 1 && /1 process running/.test(procs) ? { acked: n, procs } : null;
+  }), 10000);
+  ok(!!acked, 'the thumbnail group\'s card counts the delivery as acked and shows its process',
+    JSON.stringify(acked));
 
   // 4. the detail pane: JSON, copy buttons, previews
   await page.evaluate((seq) => {
@@ -351,23 +399,66 @@ try {
     return img && img.complete && img.naturalWidth > 0 ? img.naturalWidth : 0;
   }), 10000);
   ok(objOk === 640, 'the object preview loads', `naturalWidth ${objOk}`);
-  if (thumbSeen) {
-    const thOk = await until(() => page.evaluate(() => {
-      const img = document.querySelector('#d-previews img[alt^="the thumbnail"]');
-      return img && img.complete && img.naturalWidth > 0 ? img.naturalWidth : 0;
-    }), 15000);
-    ok(thOk > 0 && thOk < 640, 'the thumbnail preview loads', `naturalWidth ${thOk}`);
-  }
+  const thOk = await until(() => page.evaluate(() => {
+    const img = document.querySelector('#d-previews img[alt^="the thumbnail"]');
+    return img && img.complete && img.naturalWidth > 0 ? img.naturalWidth : 0;
+  }), 15000);
+  ok(thOk > 0 && thOk < 640, 'the thumbnail preview loads', `naturalWidth ${thOk}`);
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
-  await page.click('#copy-put');
-  const put = await page.evaluate(() => navigator.clipboard.readText());
+  const copied = async (sel) => {
+    await page.evaluate(() => navigator.clipboard.writeText('-'));
+    await page.click(sel);
+    return until(async () => {
+      const t = await page.evaluate(() => navigator.clipboard.readText());
+      return t !== '-' ? t : null;
+    }, 5000, 50);
+  };
+  const evJson = JSON.parse(await copied('#copy-json'));
+  ok(evJson['detail-type'] === 'Object Created' && evJson.detail.object.key === 'sunset.jpg' &&
+     typeof evJson.id === 'string', 'Copy JSON gives the event', JSON.stringify(evJson));
+  const put = await copied('#copy-put');
   ok(/aws --endpoint-url http:\/\/127\.0\.0\.1:\d+ --region us-east-1 events put-events /
     .test(put) && /--entries '\[/.test(put),
     'Copy put-events gives an aws events put-events command', put.slice(0, 200));
-  await page.click('#copy-pattern');
-  const exact = JSON.parse(await page.evaluate(() => navigator.clipboard.readText()));
-  ok(exact.source[0] === 'aws.s3' && exact.detail.object.key[0] === 'sunset.jpg',
-    'Copy pattern gives a pattern for this event');
+  const exactText = await copied('#copy-pattern');
+  const exact = JSON.parse(exactText);
+  ok(exact.source[0] === 'aws.s3' && exact.detail.object.key[0] === 'sunset.jpg' &&
+     exact.id[0] === evJson.id, 'Copy pattern gives a pattern for this event');
+
+  // the thumbnail consumer's event links the source and shows its thumbnail
+  await page.evaluate((seq) => {
+    Array.from(document.querySelectorAll('#grid .row'))
+      .find((x) => x.children[0].textContent === String(seq)).click();
+  }, tevent.seq);
+  const tprev = await until(() => page.evaluate(() => {
+    const a = document.getElementById('d-link');
+    const img = document.querySelector('#d-previews img[alt^="the thumbnail"]');
+    return a.href && img && img.complete && img.naturalWidth > 0
+      ? { link: a.textContent, w: img.naturalWidth } : null;
+  }), 10000);
+  ok(!!tprev && tprev.link === `${RAW}/sunset.jpg` && tprev.w > 0 && tprev.w < 640,
+    'a "Thumbnail Created" event links its image and shows the thumbnail it names',
+    JSON.stringify(tprev));
+
+  // the copied pattern matches this event and no other (applied by the daemon)
+  await applyPattern(page, exactText);
+  const onlyOne = await until(async () => {
+    const rows = await domRows(page);
+    return /^filter:/.test(await page.textContent('#filter-state')) && rows.length === 1
+      ? rows : null;
+  }, 10000);
+  ok(!!onlyOne && onlyOne[0].seq === created.seq,
+    'the copied pattern matches exactly this event', JSON.stringify(await domRows(page)));
+  await page.click('#f-reset');
+  await waitRow(page, (r) => r.seq === tevent.seq);
+
+  // the copied put-events command publishes the event again
+  const entriesArg = put.slice(put.indexOf("--entries '") + 11, -1).replace(/'\\''/g, "'");
+  const replayed = await putEvents(JSON.parse(entriesArg));
+  const again = await waitRow(page, (r) => r.source === 'replay.aws.s3' &&
+    r.type === 'Object Created' && r.bucket === RAW && r.key === 'sunset.jpg');
+  ok(replayed.FailedEntryCount === 0 && !!again,
+    'the copied put-events command\'s entries publish the event again', JSON.stringify(again));
 
   // 5. more events: a text file (created, deleted), a custom event, the <script> key
   await putObject(RAW, 'notes.txt', 'hello');
@@ -376,13 +467,28 @@ try {
     Detail: JSON.stringify({ order: 'A-1001', total: 42.5 }) }]);
   await putObject(RAW, XSS_KEY, 'not a script');
   const xss = await waitRow(page, (r) => r.key === XSS_KEY);
-  const xssDom = await page.evaluate(() => ({
+  // open it in the detail pane and list it in the bucket panel too
+  await page.evaluate((key) => {
+    Array.from(document.querySelectorAll('#grid .row'))
+      .find((x) => x.children[5].textContent === key).click();
+  }, XSS_KEY);
+  await page.click('#tab-buckets');
+  const xssTile = await until(() => page.evaluate((key) => Array.from(
+    document.querySelectorAll(`.bucket[data-bucket="my-raw-images"] .tile`))
+    .some((t) => t.title.startsWith(key + '\n')), XSS_KEY), 10000);
+  await page.click('#tab-detail');
+  const xssDom = await page.evaluate((key) => ({
     scripts: document.scripts.length,
     flag: window.__bbXss || 0,
-    imgs: document.querySelectorAll('#grid img').length,
-  }));
-  ok(!!xss && xssDom.scripts === 1 && xssDom.flag === 0 && xssDom.imgs === 0,
-    'a key containing <script> is shown as text', JSON.stringify(xssDom));
+    handlers: document.querySelectorAll('[onerror]').length,
+    gridImgs: document.querySelectorAll('#grid img').length,
+    link: document.getElementById('d-link').textContent === 'my-raw-images/' + key,
+    json: /"key": "[^"]*window\.__bbXss/.test(document.getElementById('d-json').textContent),
+  }), XSS_KEY);
+  ok(!!xss && xssDom.scripts === 1 && xssDom.flag === 0 && xssDom.handlers === 0 &&
+     xssDom.gridImgs === 0 && xssDom.link && xssDom.json && xssTile,
+    'a key containing <script> is shown as text (table, detail pane, bucket panel)',
+    JSON.stringify({ xssDom, xssTile }));
   await waitRow(page, (r) => r.type === 'Order Placed');
 
   // 6. pause and resume
@@ -396,6 +502,21 @@ try {
   ok(!!(await waitRow(page, (r) => r.key === 'while-paused.txt', 5000)),
     'resume shows the buffered events');
 
+  // clear empties the table (not the journal); new events still come
+  await page.click('#clear');
+  const cleared = await until(() => page.evaluate(() => {
+    const rows = document.querySelectorAll('#grid .row:not([hidden])').length;
+    const total = document.getElementById('count-total').textContent;
+    return rows === 0 && total === '0' && !document.getElementById('grid-empty').hidden;
+  }), 5000);
+  await putObject(RAW, 'after-clear.txt', 'x');
+  const afterClear = await until(async () => {
+    const rows = await domRows(page);
+    return rows.length === 1 && rows[0].key === 'after-clear.txt' ? rows : null;
+  }, 10000);
+  ok(cleared && !!afterClear, 'Clear empties the table, and new events appear after it',
+    JSON.stringify(await domRows(page)));
+
   // 7. a pattern filter hides non-matching rows (applied server-side)
   await applyPattern(page, '{"detail": {"object": {"key": [{"suffix": ".jpg"}]}}}');
   const filtered = await until(async () => {
@@ -406,6 +527,10 @@ try {
   }, 10000);
   ok(!!filtered && filtered.some((r) => r.key === 'sunset.jpg'),
     'a pattern filter hides the non-matching rows', JSON.stringify(filtered));
+  const sent = subscribes[subscribes.length - 1] || {};
+  ok(JSON.stringify(sent.pattern) === '{"detail":{"object":{"key":[{"suffix":".jpg"}]}}}' &&
+     sent.from === 'earliest',
+    'the filter goes to the daemon in the subscription (pattern and start)', JSON.stringify(sent));
 
   // 8. an invalid pattern shows the server's message; the previous filter stays
   await applyPattern(page, '{"detail": {"object": {"key": "sunset.jpg"}}}');
@@ -434,24 +559,66 @@ try {
   ok(!!quick && quick.length === 1 && quick[0].key === 'notes.txt',
     'quick filters (bucket, detail-type) filter server-side', JSON.stringify(quick));
   await page.click('#f-reset');
+  await page.fill('#f-prefix', 'while-');
+  await page.press('#f-prefix', 'Enter');
+  const byPrefix = await until(async () => {
+    const rows = await domRows(page);
+    return rows.length > 0 && rows.every((r) => r.key.startsWith('while-')) ? rows : null;
+  }, 10000);
+  ok(!!byPrefix && byPrefix.some((r) => r.key === 'while-paused.txt' &&
+     r.type === 'Object Created'), 'the key-prefix quick filter filters server-side',
+  JSON.stringify(byPrefix));
+
+  // replay from a chosen sequence: exactly the events after it, from the journal
+  await page.click('#f-reset');
+  await waitRow(page, (r) => r.key === 'after-clear.txt');
+  const afterSeq = created.seq + 2;
+  const journalNow = (await health()).last_sequence;
+  await page.selectOption('#f-from', 'seq');
+  await page.fill('#f-from-seq', String(afterSeq));
+  await page.click('#f-apply');
+  const fromSeq = await until(async () => {
+    const seqs = await page.evaluate(() => window.bbViewer.seqs());
+    return /from after #/.test(await page.textContent('#filter-state')) &&
+      seqs.length === journalNow - afterSeq ? seqs : null;
+  }, 10000);
+  ok(!!fromSeq && fromSeq[0] === afterSeq + 1 && fromSeq[fromSeq.length - 1] === journalNow,
+    `a filter change replays from a chosen sequence (after #${afterSeq}: ` +
+    `#${afterSeq + 1}..#${journalNow})`, JSON.stringify(fromSeq));
+  await page.click('#f-reset');
   await waitRow(page, (r) => r.key === 'sunset.jpg');
 
   // 9. the daemon restarts: the indicator recovers and no event is missed
+  // The page's reconnection attempts are held off (its api/config fetch is
+  // refused) until the restarted daemon has committed new events, so that
+  // these events certainly happen while the page is away.
   const before = await page.evaluate(() => window.bbViewer.lastSeq());
+  let holdPage = true;
+  await page.route('**/_bucketbridge/api/config', (rt) => (holdPage ? rt.abort() : rt.continue()));
   const r = await stopDaemon();
   note(`daemon stopped (${r.sig || r.code}); last sequence seen ${before}`);
   await page.waitForSelector('#conn[data-state="down"]', { timeout: 10000 });
   ok(true, 'the connection indicator shows the daemon is gone');
-  await sleep(1500);
+  const retrying = await until(async () => /retrying in \d+ s/.test(
+    await page.textContent('#conn')), 5000);
+  ok(retrying, 'the indicator counts down to its next attempt', await page.textContent('#conn'));
+  await sleep(1000);
   await startDaemon();
   const gap = ['after-restart-1.txt', 'after-restart-2.txt', 'after-restart-3.txt'];
   for (const k of gap)
     await putObject(RAW, k, k);
-  const connectedDuringGap = await page.evaluate(() => window.bbViewer.connected());
-  note('uploads after the restart happened while the page was ' +
-       (connectedDuringGap ? 'already reconnected' : 'still disconnected'));
+  const awayDuringGap = !(await page.evaluate(() => window.bbViewer.connected())) &&
+    (await page.getAttribute('#conn', 'data-state')) === 'down';
+  ok(awayDuringGap, 'the uploads after the restart happen while the page is disconnected');
+  const subsBefore = subscribes.length;
+  holdPage = false;
   await page.waitForSelector('#conn[data-state="live"]', { timeout: 20000 });
   ok(true, 'the connection indicator recovers by itself');
+  await page.unroute('**/_bucketbridge/api/config');
+  const resumed = await until(() => subscribes.slice(subsBefore)[0], 5000);
+  ok(!!resumed && resumed.from === before,
+    `the page subscribes again from the last sequence it saw (#${before})`,
+    JSON.stringify(resumed));
   const journal = (await health()).last_sequence;
   await until(() => page.evaluate((j) => window.bbViewer.lastSeq() >= j, journal), 10000);
   const seqs = await page.evaluate(() => window.bbViewer.seqs());
@@ -466,9 +633,53 @@ try {
   ok(!!(await waitRow(page, (x) => x.key === gap[2], 5000)),
     'events published while the page was away are shown');
 
+  // replay from a chosen time (typed in the page's time zone, sent in UTC)
+  let atT, beforeT;
+  for (;;) {
+    atT = Math.ceil(Date.now() / 1000) * 1000 + 1000;
+    beforeT = (await health()).last_sequence;
+    if (Date.now() < atT - 200)
+      break;
+  }
+  await sleep(atT - Date.now() + 50);
+  await putObject(RAW, 'since-time.txt', 'x');
+  const sinceRow = await waitRow(page, (x) => x.key === 'since-time.txt');
+  const localT = await page.evaluate((t) => new Date(t - new Date(t).getTimezoneOffset() * 60000)
+    .toISOString().slice(0, 19), atT);
+  await page.selectOption('#f-from', 'time');
+  await page.fill('#f-from-time', localT);
+  const subsT = subscribes.length;
+  await page.click('#f-apply');
+  const fromTime = await until(async () => {
+    const seqs = await page.evaluate(() => window.bbViewer.seqs());
+    return /from since /.test(await page.textContent('#filter-state')) && seqs.length > 0 &&
+      seqs[0] === beforeT + 1 ? seqs : null;
+  }, 10000);
+  const sentT = subscribes.slice(subsT)[0] || {};
+  ok(!!fromTime && !!sinceRow && fromTime.includes(sinceRow.seq) &&
+     sentT.from === new Date(atT).toISOString().slice(0, 19) + 'Z',
+    `a filter change replays from a chosen time (${localT} local = ${sentT.from}: ` +
+    `#${beforeT + 1} on)`, JSON.stringify({ fromTime, sentT, beforeT }));
+  await page.click('#f-reset');
+  await until(() => page.evaluate(() => window.bbViewer.seqs()[0] === 1), 10000);
+
   // 10. the rate chart and the screenshot for docs/
-  const legend = await page.textContent('#rate-legend');
-  ok(/Object Created/.test(legend), 'the rate chart has a legend by detail-type', legend);
+  await sleep(1100); /* one chart tick after the refill */
+  const rateSeen = await page.evaluate(() => {
+    const box = document.getElementById('rate-legend').getBoundingClientRect();
+    return Array.from(document.querySelectorAll('#rate-legend .lg'), (it) => {
+      const b = it.getBoundingClientRect();
+      return { type: it.children[1].textContent, n: Number(it.lastChild.textContent.replace(/\D/g,
+        '')), inside: b.top >= box.top - 1 && b.bottom <= box.bottom + 1 && b.width > 0 };
+    });
+  });
+  const byType = {};
+  for (const rw of await page.evaluate(() => window.bbViewer.rows()))
+    byType[rw.type] = (byType[rw.type] || 0) + 1;
+  ok(Object.keys(byType).length >= 4 && Object.entries(byType).every(([t, c]) =>
+    rateSeen.some((x) => x.type === t && x.n === c && x.inside)),
+  'the rate chart\'s legend counts every detail-type in view (none clipped)',
+  JSON.stringify({ byType, rateSeen }));
   await page.evaluate((seq) => {
     const row = Array.from(document.querySelectorAll('#grid .row'))
       .find((x) => x.children[0].textContent === String(seq));
@@ -487,19 +698,123 @@ try {
   await page.screenshot({ path: shot });
   note(`screenshot: ${shot}`);
 
-  // 11. the DLQ panel answers (view / redrive)
+  // 11. the dead-letter queue: a file that is not an image is dead-lettered
+  // by the thumbnail consumer; the panel lists it, and Redrive sends it back
+  await putObject(RAW, 'broken.jpg', 'this is not a JPEG', 'image/jpeg');
+  const brokenRow = await waitRow(page, (x) => x.key === 'broken.jpg' &&
+    x.type === 'Object Created' && x.source === 'aws.s3');
+  const failedRows = async () => (await page.evaluate(() => window.bbViewer.rows()))
+    .filter((x) => x.type === 'Thumbnail Failed' && x.key === 'broken.jpg');
+  const failed1 = await until(async () => (await failedRows()).length === 1, 30000);
+  ok(!!brokenRow && failed1, 'an upload that is not an image gets the consumer\'s ' +
+    '"Thumbnail Failed" row');
   await page.click('#tab-pipeline');
-  const dlqCard = await until(() => page.$('#dlqs .dlq'), 5000);
-  if (dlqCard) {
-    await page.click('#dlqs .dlq button:has-text("View")');
-    const listed = await until(async () => {
-      const t = await page.textContent('#dlqs .dlq .dlq-list');
-      return /empty|#\d+/.test(t) ? t : null;
-    }, 5000);
-    ok(!!listed, 'a dead-letter queue can be viewed', listed);
-  } else {
-    note('no dead-letter queue configured: the DLQ view is not exercised');
+  const dlqSel = '#dlqs .dlq[data-arn$=":thumbnail-dlq"]';
+  const dlqText = async (sub) => (await page.$(`${dlqSel} ${sub}`))
+    ? page.textContent(`${dlqSel} ${sub}`) : '';
+  const depth1 = await until(async () => (await dlqText('.depth')) === '1 event', 10000);
+  const deadStat = await page.evaluate(() => {
+    const card = document.querySelector('#groups [data-group="thumbnail"]');
+    const st = card && Array.from(card.querySelectorAll('.stat'))
+      .find((x) => x.lastChild.textContent === 'dead');
+    return st ? st.firstChild.textContent : null;
+  });
+  ok(depth1 && deadStat === '1', 'the pipeline panel shows the dead-letter queue\'s depth ' +
+    'and the group\'s dead count', `depth "${await dlqText('.depth')}", dead ${deadStat}`);
+  await page.click(`${dlqSel} button:has-text("View")`);
+  const listed = await until(async () => {
+    const t = await dlqText('.dlq-list');
+    return t.includes(`#${brokenRow.seq}`) && /not an image/.test(t) ? t : null;
+  }, 10000);
+  ok(!!listed, 'View lists the dead-lettered event with its error',
+    await dlqText('.dlq-list'));
+  await page.click(`${dlqSel} button.redrive`);
+  const redrove = await until(async () => /Redrove 1 event from thumbnail-dlq/
+    .test(await page.textContent('#toasts')), 10000);
+  const failed2 = await until(async () => (await failedRows()).length === 2, 30000);
+  ok(redrove && failed2, 'Redrive sends the event back: the consumer gets it again ' +
+    '(a second "Thumbnail Failed")', await page.textContent('#toasts'));
+  await page.click('#tab-detail');
+
+  // 11b. dark mode and laptop widths
+  const look = () => page.evaluate(() => {
+    const lum = (c) => {
+      const v = (c.match(/[\d.]+/g) || [0, 0, 0]).slice(0, 3).map((x) => {
+        const f = Number(x) / 255;
+        return f <= 0.03928 ? f / 12.92 : Math.pow((f + 0.055) / 1.055, 2.4);
+      });
+      return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+    };
+    const bgOf = (e) => {
+      for (; e; e = e.parentElement) {
+        const c = getComputedStyle(e).backgroundColor;
+        if (c !== 'transparent' && !/^rgba\(.*, 0\)$/.test(c))
+          return c;
+      }
+      return 'rgb(255, 255, 255)';
+    };
+    const contrast = {};
+    for (const sel of ['#grid .row:not([hidden]) .c-key', '#grid .row:not([hidden]) .c-seq',
+      '#grid .row:not([hidden]) .c-type > span', '.grid-head span', '#d-json .j-s',
+      '#d-json .j-k', '#filter-state', '.top .name', '#count-total', '#rate-legend .lg span',
+      '#f-apply', '#tab-detail']) {
+      const e = document.querySelector(sel);
+      if (!e)
+        return { missing: sel };
+      const a = lum(getComputedStyle(e).color), b = lum(bgOf(e));
+      contrast[sel] = Math.round((Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05) * 10) / 10;
+    }
+    return { bg: Math.round(lum(bgOf(document.body)) * 100) / 100, contrast };
+  });
+  const light = await look();
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await sleep(1100); /* the chart redraws with the dark colours */
+  const dark = await look();
+  await page.screenshot({ path: join(tmpdir(), 'bucketbridge-viewer-dark.png') });
+  await page.emulateMedia({ colorScheme: 'light' });
+  const readable = (l) => l.contrast && Object.values(l.contrast).every((c) => c >= 4.5);
+  ok(light.bg > 0.8 && readable(light), 'light scheme: every kind of text has contrast >= 4.5',
+    JSON.stringify(light));
+  ok(dark.bg < 0.05 && readable(dark), 'dark preference: a dark page, every kind of text has ' +
+    'contrast >= 4.5', JSON.stringify(dark));
+
+  const layout = () => page.evaluate(() => {
+    const ev = document.querySelector('.events').getBoundingClientRect();
+    const side = document.querySelector('.side').getBoundingClientRect();
+    const clipped = (e) => e.scrollWidth > e.clientWidth + 1;
+    const heads = Array.from(document.querySelectorAll('.grid-head span'), (h) => ({
+      t: h.textContent, w: Math.round(h.getBoundingClientRect().width),
+      shown: getComputedStyle(h).visibility !== 'hidden', clipped: clipped(h) }));
+    const cut = [];
+    for (const c of document.querySelectorAll('#grid .row:not([hidden]) > span:not(.c-key)')) {
+      const inner = c.classList.contains('c-type') ? c.lastChild : c;
+      if (getComputedStyle(c).visibility !== 'hidden' && clipped(inner))
+        cut.push(inner.textContent);
+    }
+    const over = Array.from(document.querySelectorAll('.top, .filters, .tabs, .copy-row'))
+      .filter(clipped).map((e) => e.className);
+    return {
+      hscroll: document.documentElement.scrollWidth > window.innerWidth + 1,
+      sideW: Math.round(side.width), beside: side.left >= ev.right - 1,
+      keyW: heads[5].w, heads: heads.filter((h) => h.shown && h.clipped).map((h) => h.t),
+      shown: heads.filter((h) => h.shown).length, cut: Array.from(new Set(cut)), over,
+    };
+  });
+  for (const [w, hgt] of [[1280, 800], [1366, 768], [1024, 768], [900, 800]]) {
+    await page.setViewportSize({ width: w, height: hgt });
+    await sleep(300);
+    const lay = await layout();
+    if (w === 1280)
+      await page.screenshot({ path: join(tmpdir(), 'bucketbridge-viewer-1280.png') });
+    const wide = w >= 1024;
+    ok(!lay.hscroll && lay.heads.length === 0 && lay.cut.length === 0 && lay.over.length === 0 &&
+       lay.keyW >= 110 && (wide ? lay.beside && lay.sideW >= 320 : !lay.beside) &&
+       lay.shown === (w >= 1100 ? 8 : w > 940 ? 6 : 7),
+    `at ${w}x${hgt} the page fits: no sideways scroll; no clipped header, control or cell ` +
+    `but keys; ${wide ? 'the side panel beside the table' : 'the panels stacked'}`,
+    JSON.stringify(lay));
   }
+  await page.setViewportSize({ width: 1440, height: 900 });
 
   // 12. a burst through the real daemon (publish over a second WebSocket)
   const n = Number(process.env.BB_VIEWER_EVENTS ?? 2000);
@@ -546,6 +861,47 @@ try {
     ok(got === n, `a burst of ${n} events published through the daemon all reach the page`,
       `${got} arrived`);
   }
+
+  // 12b. the table follows new events at the top; scrolled away, the rows
+  // stay where they are and a button counts the newer ones
+  const view = () => page.evaluate(() => {
+    const g = document.getElementById('grid');
+    const top = g.getBoundingClientRect().top;
+    const rows = Array.from(document.querySelectorAll('#grid .row:not([hidden])'), (x) => ({
+      seq: Number(x.children[0].textContent), y: x.getBoundingClientRect().top - top }))
+      .filter((x) => x.y >= -1).sort((a, b) => a.y - b.y);
+    const pill = document.getElementById('new-pill');
+    return { scrollTop: g.scrollTop, first: rows.length ? rows[0].seq : null,
+      firstY: rows.length ? Math.round(rows[0].y) : null,
+      pill: pill.hidden ? '' : pill.textContent, last: window.bbViewer.lastSeq() };
+  });
+  const publishN = (k, tag) => putEvents(Array.from({ length: k }, (_, i) => ({
+    Source: 'com.example.scroll', DetailType: 'Scroll Test', Detail: JSON.stringify({ tag, i }) })));
+  await page.evaluate(() => {
+    document.getElementById('grid').scrollTop = 26 * 300;
+  });
+  await sleep(300);
+  const away = await view();
+  await publishN(5, 'away');
+  const pilled = await until(async () => {
+    const v = await view();
+    return v.last === away.last + 5 && /↑ 5 newer events/.test(v.pill) ? v : null;
+  }, 10000);
+  ok(!!pilled && pilled.first === away.first && pilled.firstY === away.firstY,
+    'scrolled away from the top, new events leave the rows in place and a button counts them',
+    JSON.stringify({ away, pilled }));
+  await page.click('#new-pill');
+  const back = await until(async () => {
+    const v = await view();
+    return v.scrollTop === 0 && v.first === v.last && v.pill === '' ? v : null;
+  }, 5000);
+  ok(!!back, 'the button goes back to the newest event', JSON.stringify(await view()));
+  await publishN(1, 'top');
+  const follows = await until(async () => {
+    const v = await view();
+    return v.last === back.last + 1 && v.first === v.last && v.scrollTop === 0 ? v : null;
+  }, 10000);
+  ok(!!follows, 'at the top, the table follows new events', JSON.stringify(await view()));
 
   // 13. 100,000 events in a session: a second page whose event stream is a
   // stand-in WebSocket generating events inside the page (so what is measured
@@ -629,6 +985,8 @@ try {
       'the table stays bounded (older rows dropped, rows virtualized)', JSON.stringify(stats));
     ok(stats.stallMs < 1500, 'the page stays responsive (longest main-thread stall < 1.5 s)',
       `${stats.stallMs} ms`);
+    ok(stats.heapMB >= 0 && stats.heapMB < 200, 'the JS heap stays small (< 200 MB)',
+      `${stats.heapMB} MB`);
     const t1 = Date.now();
     await page2.evaluate(async () => {
       const g = document.getElementById('grid');
@@ -667,6 +1025,7 @@ try {
   }
 
   ok(pageErrors.length === 0, 'no script errors or dialogs on the page', pageErrors.join('; '));
+  ok(offsite.length === 0, 'the page asked no other host for anything', offsite.join(', '));
   exitCode = failures === 0 ? 0 : 1;
 } catch (e) {
   console.log(`not ok - ${e.stack || e}`);

@@ -15,6 +15,7 @@
     const OVERSCAN = 8;
     const RECENT = 1000; /* "last 1,000 events" start position */
     const RATE_WINDOW_S = 180;
+    const LEGEND_MAX = 8; /* legend entries (two columns of four) */
     const STATUS_MS = 1000;
     const HEALTH_MS = 5000;
     const RETRY_MAX_MS = 5000;
@@ -753,18 +754,37 @@
         }
     }
 
+    /* The object an event is about: S3's {bucket: {name}, object: {key, size}}
+     * (keys form-encoded), or the flat {bucket, key, size} of other sources
+     * such as the thumbnail consumer's events (keys as they are). */
+    function objectOf(d) {
+        if (isPlainObject(d.bucket) || isPlainObject(d.object)) {
+            const obj = isPlainObject(d.object) ? d.object : {};
+            const bucket = isPlainObject(d.bucket) ? d.bucket.name : undefined;
+            return {
+                bucket: typeof bucket === 'string' ? bucket : '',
+                key: typeof obj.key === 'string' ? decodeKey(obj.key) : '',
+                size: typeof obj.size === 'number' ? obj.size : null,
+            };
+        }
+        return {
+            bucket: typeof d.bucket === 'string' ? d.bucket : '',
+            key: typeof d.key === 'string' ? d.key : '',
+            size: typeof d.size === 'number' ? d.size : null,
+        };
+    }
+
     function makeRow(seq, ev, raw) {
         const d = isPlainObject(ev.detail) ? ev.detail : {};
-        const obj = isPlainObject(d.object) ? d.object : {};
-        const bucket = isPlainObject(d.bucket) ? d.bucket.name : undefined;
+        const o = objectOf(d);
         return {
             seq: seq,
             time: ev.time || '',
             type: String(ev['detail-type'] || ''),
             source: String(ev.source || ''),
-            bucket: typeof bucket === 'string' ? bucket : '',
-            key: typeof obj.key === 'string' ? decodeKey(obj.key) : '',
-            size: typeof obj.size === 'number' ? obj.size : null,
+            bucket: o.bucket,
+            key: o.key,
+            size: o.size,
             reason: typeof d.reason === 'string' ? d.reason
                 : typeof d['deletion-type'] === 'string' ? d['deletion-type'] : '',
             raw: raw,
@@ -1137,8 +1157,10 @@
         prev.replaceChildren();
         const d = isPlainObject(ev.detail) ? ev.detail : {};
         const isS3 = row.source === 'aws.s3' && row.bucket && isPlainObject(d.object);
-        box.hidden = !isS3;
-        if (!isS3)
+        /* other sources naming an object the flat way (the thumbnail consumer) */
+        const names = !isS3 && row.bucket && row.key && typeof d.key === 'string';
+        box.hidden = !isS3 && !names;
+        if (box.hidden)
             return;
         const link = $('d-link');
         link.textContent = row.bucket + '/' + row.key;
@@ -1150,7 +1172,8 @@
             return;
         }
         link.title = 'Open the object (presigned URL)';
-        const etag = typeof d.object.etag === 'string' ? d.object.etag : '';
+        const etagOf = isS3 ? d.object.etag : d.etag;
+        const etag = typeof etagOf === 'string' ? etagOf : '';
         const image = IMAGE_RE.test(row.key);
         const objSlot = el('figure', 'preview pending');
         if (image)
@@ -1163,7 +1186,21 @@
                 objSlot.replaceWith(figure(url, 'object · ' + fmtSize(row.size),
                     'the object ' + row.key));
         }).catch((e) => toast(e.message, 'bad'));
-        if (!image || !thumbBucketFor(row.bucket))
+        if (!image)
+            return;
+        if (typeof d.output_bucket === 'string' && typeof d.output_key === 'string') {
+            /* the thumbnail consumer says where it put the thumbnail */
+            const out = {bucket: d.output_bucket, key: d.output_key};
+            const tslot = el('figure', 'preview pending');
+            prev.appendChild(tslot);
+            presign(out.bucket, out.key, '').then((url) => {
+                if (token === state.detailToken)
+                    tslot.replaceWith(figure(url, 'thumbnail · ' + out.bucket + '/' + out.key,
+                        'the thumbnail ' + out.key));
+            }).catch((e) => toast(e.message, 'bad'));
+            return;
+        }
+        if (!thumbBucketFor(row.bucket))
             return;
         const slot = el('figure', 'preview pending');
         slot.appendChild(el('div', 'nothumb', 'looking for a thumbnail…'));
@@ -1287,19 +1324,32 @@
         ctx.fillText(RATE_WINDOW_S / 60 + ' min ago', left, h);
         ctx.textAlign = 'right';
         ctx.fillText('now', right, h);
+        /* the busiest types first, in columns of four; the rest summed up */
         const legend = $('rate-legend');
-        legend.replaceChildren();
-        for (const type of order) {
+        const byCount = order.slice().sort((a, b) => totals.get(b) - totals.get(a));
+        const shown = byCount.length > LEGEND_MAX ? byCount.slice(0, LEGEND_MAX - 1) : byCount;
+        const items = shown.map((type) => {
             const it = el('span', 'lg');
             const sw = el('i');
             sw.style.background = colorOf(type);
             it.appendChild(sw);
             it.appendChild(el('span', null, type));
             it.appendChild(el('b', null, totals.get(type).toLocaleString()));
-            legend.appendChild(it);
+            it.title = type;
+            return it;
+        });
+        const rest = byCount.slice(shown.length);
+        if (rest.length) {
+            const it = el('span', 'lg more');
+            it.appendChild(el('span', null, '+' + rest.length + ' more types'));
+            it.appendChild(el('b', null,
+                rest.reduce((n, t) => n + totals.get(t), 0).toLocaleString()));
+            it.title = rest.map((t) => t + ': ' + totals.get(t)).join('\n');
+            items.push(it);
         }
         if (!order.length)
-            legend.appendChild(el('span', 'muted', 'no recent events'));
+            items.push(el('span', 'muted', 'no recent events'));
+        legend.replaceChildren(...items);
     }
 
     /* ---- pipeline panel ---- */
@@ -1932,6 +1982,16 @@
             const out = [];
             for (let i = ring.size - 1; i >= 0; i--)
                 out.push(ringAt(i).seq);
+            return out;
+        },
+        /* the rows the table holds, oldest first, as shown */
+        rows: () => {
+            const out = [];
+            for (let i = ring.size - 1; i >= 0; i--) {
+                const r = ringAt(i);
+                out.push({seq: r.seq, type: r.type, source: r.source, bucket: r.bucket,
+                    key: r.key});
+            }
             return out;
         },
         lastSeq: () => state.lastSeq,
