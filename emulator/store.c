@@ -153,7 +153,9 @@ int store_open(const struct config *cfg, struct store **out)
         rc = BB_EDB;
         goto out;
     }
-    for (size_t i = 0; i < cfg->nbuckets; i++) {
+    /* the configured buckets in one transaction */
+    rc = db_begin(&st->db);
+    for (size_t i = 0; rc == BB_OK && i < cfg->nbuckets; i++) {
         char *p = bb_xasprintf("%s/%s", st->data_dir, cfg->buckets[i].name);
         rc = mkdir_p(p);
         free(p);
@@ -162,9 +164,13 @@ int store_open(const struct config *cfg, struct store **out)
         if (rc == BB_OK)
             rc = store_index_bucket_set_eventbridge(st->ix, cfg->buckets[i].name,
                                                     cfg->buckets[i].eventbridge);
-        if (rc < 0)
-            goto out;
     }
+    if (rc == BB_OK)
+        rc = db_commit(&st->db);
+    else
+        db_rollback(&st->db);
+    if (rc < 0)
+        goto out;
     adopt_disk_buckets(st);
     rc = BB_OK;
 out:

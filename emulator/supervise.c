@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <libwebsockets.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,8 +178,23 @@ static void spawn(struct supervise *sv, struct consumer *c, struct instance *in)
     snprintf(port, sizeof(port), "%d", sv->srv->bound_port);
     snprintf(inst, sizeof(inst), "%d", in->index);
     parent = getpid();
+    /* a stop signal arriving between fork and exec would run the daemon's
+     * handler in the child and be lost there: the consumer would then wait
+     * out the stop's grace period. Blocked around the fork, it stays
+     * pending in the child until the default action is back. */
+    sigset_t stops, old;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &stops, &old);
     pid = fork();
     if (pid == 0) {
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
         /* a consumer never outlives its daemon, even one killed with
          * SIGKILL (it would hold the port's group and the data dir) */
         prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -209,6 +225,7 @@ static void spawn(struct supervise *sv, struct consumer *c, struct instance *in)
         fprintf(stderr, "cannot run %s: %s\n", c->argv[0], strerror(errno));
         _exit(127);
     }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     close(fds[1]);
     if (pid < 0) {
         close(fds[0]);
