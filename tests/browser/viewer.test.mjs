@@ -536,15 +536,36 @@ try {
   await applyPattern(page, '{"detail": {"object": {"key": "sunset.jpg"}}}');
   await page.waitForSelector('#pattern-msg:not([hidden])', { timeout: 10000 });
   const msg = await page.textContent('#pattern-msg');
-  ok(/^invalid event pattern: /.test(msg), 'an invalid pattern shows the server\'s message', msg);
+  // what the daemon itself answers to that subscription, on a socket of its own
+  const daemonSays = (pattern) => page.evaluate(async (pattern) => {
+    const cfg = await (await fetch('api/config')).json();
+    const ws = new WebSocket(cfg.ws_url + '?token=' + encodeURIComponent(cfg.token));
+    const answer = await new Promise((res) => {
+      ws.onopen = () => ws.send(JSON.stringify({ type: 'subscribe', id: 'probe', pattern }));
+      ws.onmessage = (m) => res(JSON.parse(m.data));
+      setTimeout(() => res({}), 5000);
+    });
+    ws.close();
+    return answer.message;
+  }, pattern);
+  const expected = await daemonSays({ detail: { object: { key: 'sunset.jpg' } } });
+  ok(/^invalid event pattern: /.test(msg) && msg === expected,
+    'an invalid pattern shows the server\'s message', `shown "${msg}", daemon "${expected}"`);
   note(`server said: ${msg}`);
   const still = await domRows(page);
   ok(still.length > 0 && still.every((r) => r.key.endsWith('.jpg')),
     'the previous filter is still applied after an invalid one');
   await applyPattern(page, '{"source": [');
-  await until(async () => /invalid event pattern/.test(await page.textContent('#pattern-msg')) &&
-    (await page.textContent('#pattern-msg')) !== msg, 10000);
-  note(`server said (JSON syntax): ${await page.textContent('#pattern-msg')}`);
+  const synMsg = await until(async () => {
+    const t = await page.textContent('#pattern-msg');
+    return /^invalid event pattern: /.test(t) && t !== msg ? t : null;
+  }, 10000);
+  const synExpected = await daemonSays('{"source": [');
+  ok(!!synMsg && synMsg === synExpected, 'text that is not JSON shows the server\'s message too',
+    `shown "${synMsg}", daemon "${synExpected}"`);
+  const still2 = await domRows(page);
+  ok(still2.length > 0 && still2.every((r) => r.key.endsWith('.jpg')),
+    'the previous filter is still applied after that too');
 
   // quick filters compose a pattern too
   await page.click('#f-reset');
@@ -818,7 +839,9 @@ try {
 
   // 12. a burst through the real daemon (publish over a second WebSocket)
   const n = Number(process.env.BB_VIEWER_EVENTS ?? 2000);
-  if (n > 0) {
+  if (!(n >= 1))
+    throw new Error(`BB_VIEWER_EVENTS=${process.env.BB_VIEWER_EVENTS}: give a positive count`);
+  {
     await page.click('#tab-detail');
     const startSeq = (await health()).last_sequence;
     const t0 = Date.now();
@@ -907,7 +930,10 @@ try {
   // stand-in WebSocket generating events inside the page (so what is measured
   // is the page, not the daemon's publish rate or the test's plumbing)
   const big = Number(process.env.BB_VIEWER_MOCK_EVENTS ?? 100000);
-  if (big > 0) {
+  if (!(big >= 1))
+    throw new Error(`BB_VIEWER_MOCK_EVENTS=${process.env.BB_VIEWER_MOCK_EVENTS}: ` +
+      'give a positive count');
+  {
     const page2 = await context.newPage();
     page2.on('pageerror', (e) => pageErrors.push(`(load page) ${e.message}`));
     await page2.addInitScript(({ big, bucket }) => {
