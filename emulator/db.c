@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static const char *const migrations[] = {
@@ -93,6 +94,10 @@ int db_open(struct db *db, const char *path, int full_durability)
     int rc = BB_EDB;
     int v;
 
+    struct stat sb;
+    /* a new (or empty) file: nothing to protect while it is set up */
+    int fresh = stat(path, &sb) < 0 || sb.st_size == 0;
+
     memset(db, 0, sizeof(*db));
     db->full_durability = full_durability;
     if (sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
@@ -106,6 +111,11 @@ int db_open(struct db *db, const char *path, int full_durability)
      * if they are lost, the next start writes them again; db_ready()
      * switches to the configured durability */
     if (db_exec(db, "PRAGMA synchronous=OFF") < 0)
+        goto out;
+    /* switching a new database to WAL writes its header through a rollback
+     * journal, a file made and removed for nothing: without a journal for
+     * that one write, only state.db, -wal and -shm are created */
+    if (fresh && db_exec(db, "PRAGMA journal_mode=OFF") < 0)
         goto out;
     if (db_exec(db, "PRAGMA journal_mode=WAL") < 0)
         goto out;
