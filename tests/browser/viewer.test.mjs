@@ -339,8 +339,19 @@ try {
   ok(!!groups, 'the pipeline panel lists the consumer groups from the status stream',
     JSON.stringify(groups));
   const ruleText = await page.textContent('#rules');
-  ok(/thumbnail/.test(ruleText) && /log/.test(ruleText),
-    'the pipeline panel lists the rules with their targets');
+  const targetArns = await page.$$eval('#rules .targets .arn', (xs) => xs.map((x) => x.textContent));
+  ok(/thumbnail-on-upload/.test(ruleText) && /log-everything/.test(ruleText) &&
+     /"suffix"/.test(ruleText) && /dead letters → thumbnail-dlq/.test(ruleText) &&
+     targetArns.includes('arn:aws:sqs:us-east-1:000000000000:thumbnail') &&
+     targetArns.includes('arn:aws:sqs:us-east-1:000000000000:logger'),
+  'the pipeline panel lists the rules with their patterns, targets and dead-letter queues',
+  JSON.stringify(targetArns));
+  const statLabels = await page.$$eval('#groups [data-group="thumbnail"] .stat span',
+    (xs) => xs.map((x) => x.textContent));
+  ok(['depth', 'in flight', 'acked', 'failed', 'dead', 'members']
+    .every((l) => statLabels.includes(l)),
+  'a group\'s card has depth, in flight, acked, failed, dead and members',
+  JSON.stringify(statLabels));
 
   // 2. drop the fixture image onto my-raw-images
   await page.click('#tab-buckets');
@@ -349,8 +360,12 @@ try {
   const created = await waitRow(page, (r) => r.type === 'Object Created' && r.bucket === RAW &&
     r.key === 'sunset.jpg');
   ok(!!created, 'the dropped image shows up as an "Object Created" row', JSON.stringify(created));
-  const tile = await until(() => page.$(`.bucket[data-bucket="${RAW}"] .tile img[src]`), 10000);
-  ok(!!tile, 'the bucket panel lists the uploaded image with a preview tile');
+  const tile = await until(() => page.evaluate((b) => {
+    const img = document.querySelector(`.bucket[data-bucket="${b}"] .tile img[src]`);
+    return img && img.complete && img.naturalWidth > 0 ? img.naturalWidth : 0;
+  }, RAW), 10000);
+  ok(tile === 640, 'the bucket panel lists the uploaded image with a preview tile that loads',
+    `naturalWidth ${tile}`);
 
   // 3. the thumbnail consumer's events: its thumbnail object, its "Object
   // Created" in my-thumbnails and its own "Thumbnail Created", in that order
@@ -697,6 +712,16 @@ try {
   const byType = {};
   for (const rw of await page.evaluate(() => window.bbViewer.rows()))
     byType[rw.type] = (byType[rw.type] || 0) + 1;
+  const bars = await page.evaluate(() => {
+    const cv = document.getElementById('rate-canvas');
+    const d = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+    const colours = new Set();
+    for (let i = 0; i < d.length; i += 4)
+      if (d[i + 3] === 255)
+        colours.add(`${d[i]},${d[i + 1]},${d[i + 2]}`);
+    return colours.size;
+  });
+  ok(bars >= 4, 'the rate chart draws bars in a colour per detail-type', `${bars} colours`);
   ok(Object.keys(byType).length >= 4 && Object.entries(byType).every(([t, c]) =>
     rateSeen.some((x) => x.type === t && x.n === c && x.inside)),
   'the rate chart\'s legend counts every detail-type in view (none clipped)',
@@ -936,8 +961,10 @@ try {
   {
     const page2 = await context.newPage();
     page2.on('pageerror', (e) => pageErrors.push(`(load page) ${e.message}`));
-    await page2.addInitScript(({ big, bucket }) => {
+    // The stand-in starts its flood once window.__bbHold is false.
+    const floodInit = ({ big, bucket, hold }) => {
       const Real = window.WebSocket;
+      window.__bbHold = hold;
       window.__bbProbe = { max: 0, last: performance.now(), done: false };
       setInterval(() => {
         const now = performance.now();
@@ -985,14 +1012,16 @@ try {
             else
               window.__bbProbe.done = true;
           };
-          setTimeout(chunk, 0);
+          const go = () => (window.__bbHold ? setTimeout(go, 20) : chunk());
+          setTimeout(go, 0);
         }
       }
       FakeEvents.OPEN = 1;
       FakeEvents.CONNECTING = 0;
       FakeEvents.CLOSED = 3;
       window.WebSocket = FakeEvents;
-    }, { big, bucket: RAW });
+    };
+    await page2.addInitScript(floodInit, { big, bucket: RAW, hold: false });
     await page2.goto(`${origin}/_bucketbridge/`);
     const t0 = Date.now();
     await until(() => page2.evaluate((b) => window.bbViewer.lastSeq() >= b, big), 240000, 250);
@@ -1048,6 +1077,46 @@ try {
     const bold = await page2.evaluate(() => document.querySelectorAll('#grid .row b').length);
     ok(bold === 0, 'keys with HTML in the load are shown as text');
     await page2.close();
+
+    // the same load while paused: the count keeps up, the page stays
+    // responsive, and resume shows the newest 20,000 with the rest counted
+    const page3 = await context.newPage();
+    page3.on('pageerror', (e) => pageErrors.push(`(paused load page) ${e.message}`));
+    await page3.addInitScript(floodInit, { big, bucket: RAW, hold: true });
+    await page3.goto(`${origin}/_bucketbridge/`);
+    await page3.waitForSelector('#conn[data-state="live"]', { timeout: 15000 });
+    await page3.click('#pause');
+    await page3.evaluate(() => {
+      window.__bbProbe.max = 0;
+      window.__bbHold = false;
+    });
+    await until(() => page3.evaluate((b) => window.bbViewer.lastSeq() >= b, big), 240000, 250);
+    await sleep(100);
+    const paused = await page3.evaluate((b) => ({
+      label: document.getElementById('pause').textContent,
+      want: `Resume (${b.toLocaleString()} buffered)`,
+      rows: window.bbViewer.seqs().length,
+      stallMs: Math.round(window.__bbProbe.max),
+    }), big);
+    note(`${big} events into a paused page: ${JSON.stringify(paused)}`);
+    ok(paused.label === paused.want && paused.rows === 0 && paused.stallMs < 1500,
+      `paused, ${big} events are counted as buffered and the page stays responsive`,
+      JSON.stringify(paused));
+    await page3.click('#pause');
+    const resumed3 = await until(() => page3.evaluate((b) => {
+      const seqs = window.bbViewer.seqs();
+      const kept = Math.min(b, 20000);
+      const dropped = document.getElementById('count-dropped');
+      const first = document.querySelector('#grid .row:not([hidden])');
+      return seqs.length === kept && seqs[seqs.length - 1] === b && seqs[0] === b - kept + 1 &&
+        (b > kept ? !dropped.hidden && dropped.textContent.startsWith(
+          (b - kept).toLocaleString() + ' older rows dropped') : dropped.hidden) &&
+        first && Number(first.children[0].textContent) === b
+        ? { kept: seqs.length, dropped: dropped.textContent } : null;
+    }, big), 10000);
+    ok(!!resumed3, 'resume shows the newest events, and the header counts the ones dropped',
+      JSON.stringify(resumed3));
+    await page3.close();
   }
 
   ok(pageErrors.length === 0, 'no script errors or dialogs on the page', pageErrors.join('; '));

@@ -809,10 +809,12 @@
         if (row.bucket)
             bucketChanged(row.bucket);
         if (state.paused) {
+            /* keep the newest MAX_ROWS; trimmed in bulk, not one shift per event */
             state.buffer.push(row);
-            if (state.buffer.length > MAX_ROWS) {
-                state.buffer.shift();
-                state.bufferDropped++;
+            if (state.buffer.length >= 2 * MAX_ROWS) {
+                const drop = state.buffer.length - MAX_ROWS;
+                state.buffer.splice(0, drop);
+                state.bufferDropped += drop;
             }
         } else {
             ringPush(row);
@@ -939,8 +941,9 @@
             dr.hidden = ring.dropped === 0;
         setText(dr, ring.dropped.toLocaleString() + ' older rows dropped from the table');
         const p = $('pause');
-        setText(p, state.paused ? 'Resume' + (state.buffer.length
-            ? ' (' + state.buffer.length.toLocaleString() + ' buffered)' : '') : 'Pause');
+        const waiting = state.buffer.length + state.bufferDropped;
+        setText(p, state.paused ? 'Resume' + (waiting
+            ? ' (' + waiting.toLocaleString() + ' buffered)' : '') : 'Pause');
         if (p.classList.contains('paused') !== state.paused) {
             p.setAttribute('aria-pressed', state.paused ? 'true' : 'false');
             p.classList.toggle('paused', state.paused);
@@ -965,8 +968,10 @@
     function togglePause() {
         state.paused = !state.paused;
         if (!state.paused) {
+            /* what did not fit counts as dropped, like rows the ring lets go */
             for (const row of state.buffer)
                 ringPush(row);
+            ring.dropped += state.bufferDropped;
             state.buffer = [];
             state.bufferDropped = 0;
         }
