@@ -3,7 +3,8 @@
  * thumb: the per-event decision. The order matters for idempotency and
  * cost: cheap refusals first (not an S3 upload, a loop, over the byte
  * limit by the event's own size), then one HEAD per thumbnail to see
- * whether this source ETag was already done, and only then the GET,
+ * whether this source ETag was already done, made at the same time as the
+ * GET of the original (abandoned when the HEADs say done), and only then
  * the image work and the PUTs. A thumbnail is recognised by its
  * source-etag metadata: the same ETag means the same bytes, so the same
  * thumbnail, whichever source key produced it.
@@ -379,23 +380,23 @@ static void retry(struct thumb_outcome *out, const char *msg)
     snprintf(out->error, sizeof(out->error), "%s", msg);
 }
 
-/* 1 when every thumbnail exists with source-etag @etag; <0 on a transient error. */
-static int already_done(const struct thumb_config *cfg, struct thumb_s3 *s3, char **keys,
-                        const char *etag, char *err, size_t errlen)
+/* What the HEADs of thumb_s3_head_get say: 1 when every thumbnail exists
+ * with source-etag @etag, 0 when one is missing or differs, <0 (message in
+ * @err) when none is missing but one could not be asked. */
+static int already_done(const struct thumb_s3_head *heads, int n, const char *etag, char *err,
+                        size_t errlen)
 {
-    char have[THUMB_S3_ETAG_MAX];
+    int rc = 1;
 
-    for (int i = 0; i < cfg->image.nboxes; i++) {
-        int rc = thumb_s3_head_meta(s3, cfg->out_bucket, keys[i], THUMB_META_ETAG, have,
-                                    sizeof(have), err, errlen);
-        if (rc == BB_ENOTFOUND)
+    for (int i = 0; i < n; i++) {
+        if (heads[i].rc == BB_ENOTFOUND || (heads[i].rc == BB_OK && strcmp(heads[i].value, etag)))
             return 0;
-        if (rc < 0)
-            return rc;
-        if (strcmp(have, etag) != 0)
-            return 0;
+        if (heads[i].rc < 0 && rc == 1) {
+            snprintf(err, errlen, "%s", heads[i].err);
+            rc = heads[i].rc;
+        }
     }
-    return 1;
+    return rc;
 }
 
 /* The "Thumbnail Created" detail of a delivery whose thumbnails were
@@ -475,9 +476,10 @@ static char *created_detail(const struct thumb_config *cfg, const struct source 
     return text;
 }
 
-void thumb_handle(const struct thumb_config *cfg, struct thumb_s3 *s3, const cJSON *event,
+void thumb_handle(const struct thumb_config *cfg, struct thumb_s3_session *s3, const cJSON *event,
                   struct thumb_outcome *out)
 {
+    struct thumb_s3_head heads[THUMB_IMAGE_MAX_SIZES];
     int64_t t0 = mono_ms();
     struct thumb_s3_object obj = {0};
     struct thumb_image_result img;
@@ -516,26 +518,36 @@ void thumb_handle(const struct thumb_config *cfg, struct thumb_s3 *s3, const cJS
             goto out;
         }
     }
+    /* The idempotency HEADs and the GET of the original go out at once:
+     * the HEADs almost always say "not done yet", and waiting for them
+     * before asking for the original cost a round trip per image. */
+    img_t0 = mono_ms_f();
     if (src.etag != NULL && src.etag[0] != '\0') {
-        double t = mono_ms_f();
-        rc = already_done(cfg, s3, keys, src.etag, err, sizeof(err));
-        out->head_ms = mono_ms_f() - t;
-        if (rc < 0) {
+        int done;
+        for (int i = 0; i < cfg->image.nboxes; i++) {
+            heads[i].bucket = cfg->out_bucket;
+            heads[i].key = keys[i];
+            heads[i].name = THUMB_META_ETAG;
+        }
+        rc = thumb_s3_head_get(s3, heads, cfg->image.nboxes, src.etag, src.bucket, src.key,
+                               cfg->image.max_bytes, &obj, err, sizeof(err));
+        out->fetch_ms = mono_ms_f() - img_t0;
+        done = already_done(heads, cfg->image.nboxes, src.etag, err, sizeof(err));
+        if (done < 0) {
             retry(out, err);
             goto out;
         }
-        if (rc == 1) {
+        if (done == 1) {
             out->status = THUMB_SKIPPED;
             out->out_key = bb_xstrdup(keys[0]);
             out->duration_ms = mono_ms() - t0;
             out->detail = existed_detail(cfg, &src, keys, out->duration_ms);
             goto out;
         }
+    } else {
+        rc = thumb_s3_get(s3, src.bucket, src.key, cfg->image.max_bytes, &obj, err, sizeof(err));
+        out->fetch_ms = mono_ms_f() - img_t0;
     }
-
-    img_t0 = mono_ms_f();
-    rc = thumb_s3_get(s3, src.bucket, src.key, cfg->image.max_bytes, &obj, err, sizeof(err));
-    out->get_ms = mono_ms_f() - img_t0;
     if (rc == BB_ENOTFOUND || rc == BB_ETOOBIG || rc == BB_EINVAL) {
         reason = rc == BB_ETOOBIG ? "too_big" : rc == BB_EINVAL ? "bad_key" : "not_found";
         fail(out, "%s", err);

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 struct cJSON;
-struct thumb_s3;
+struct thumb_s3_session;
 
 #define THUMB_SOURCE "bucketbridge.thumbnail"
 #define THUMB_TYPE_CREATED "Thumbnail Created"
@@ -63,8 +63,7 @@ struct thumb_outcome {
     char *detail;        /* DONE, SKIPPED and FAILED: the event Detail (JSON text); free() */
     int64_t duration_ms; /* the whole event: HEAD, GET, image work, PUTs */
     double image_ms;     /* decode, resize and encode alone (0 when not reached) */
-    double head_ms;      /* the idempotency HEADs (with the GET when they overlap) */
-    double get_ms;       /* the GET of the original (0 when not reached) */
+    double fetch_ms;     /* the idempotency HEADs and the GET, made at once */
     double put_ms;       /* the PUTs of the thumbnails (0 when not reached) */
     char *out_key;       /* DONE: the first thumbnail's key, for the log line; free() */
 };
@@ -103,10 +102,11 @@ char *thumb_output_key(const struct thumb_config *cfg, const char *key, int inde
 /**
  * Handles one delivery's event (borrowed). Fills @out (free its strings
  * with thumb_outcome_cleanup). Never fails itself: every problem is an
- * outcome. Any thread; @s3 is shared.
+ * outcome. Any thread, with its own @s3 session (NULL only for events
+ * refused before any S3 call, as the unit tests do).
  */
-void thumb_handle(const struct thumb_config *cfg, struct thumb_s3 *s3, const struct cJSON *event,
-                  struct thumb_outcome *out);
+void thumb_handle(const struct thumb_config *cfg, struct thumb_s3_session *s3,
+                  const struct cJSON *event, struct thumb_outcome *out);
 void thumb_outcome_cleanup(struct thumb_outcome *out);
 
 /**

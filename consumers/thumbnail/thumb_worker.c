@@ -13,6 +13,7 @@
  */
 #include "thumb_worker.h"
 #include "thumb.h"
+#include "thumb_s3.h"
 #include "bb_err.h"
 #include "bb_log.h"
 #include "bb_mem.h"
@@ -33,11 +34,21 @@ struct job {
     uint64_t seq;
     int attempt;
     unsigned long conn; /* connection generation it arrived on */
-    char *event;        /* JSON text of the delivered event */
+    cJSON *event;       /* the delivered event (a copy) */
     int64_t t_recv_us;  /* CLOCK_REALTIME: the delivery decoded (debug timeline) */
     int64_t t_start_us; /* a worker took it */
     int64_t t_done_us;  /* its outcome queued */
     struct thumb_outcome outcome;
+};
+
+struct pool;
+
+/* One worker thread and its S3 connections. */
+struct worker {
+    struct pool *pool;
+    struct thumb_s3_session *s3;
+    pthread_t thread;
+    int started;
 };
 
 struct pool {
@@ -47,8 +58,7 @@ struct pool {
     int quit;
     struct bb_queue done;
     struct bb_wsclient *client; /* woken when an outcome is queued */
-    pthread_t threads[THUMB_WORKER_MAX];
-    int nthreads;
+    struct worker workers[THUMB_WORKER_MAX];
     const struct thumb_worker_conf *wc;
     /* loop thread only */
     int outstanding; /* jobs handed out whose outcome is not handled yet */
@@ -79,17 +89,17 @@ static void job_free(void *p)
     if (j == NULL)
         return;
     thumb_outcome_cleanup(&j->outcome);
-    free(j->event);
+    cJSON_Delete(j->event);
     free(j);
 }
 
 static void *worker_main(void *arg)
 {
-    struct pool *pl = arg;
+    struct worker *w = arg;
+    struct pool *pl = w->pool;
 
     for (;;) {
         struct job *j;
-        cJSON *ev;
         pthread_mutex_lock(&pl->lock);
         while (pl->head == NULL && !pl->quit)
             pthread_cond_wait(&pl->cond, &pl->lock);
@@ -105,9 +115,7 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&pl->lock);
 
         j->t_start_us = real_us();
-        ev = cJSON_Parse(j->event);
-        thumb_handle(pl->wc->cfg, pl->wc->s3, ev, &j->outcome);
-        cJSON_Delete(ev);
+        thumb_handle(pl->wc->cfg, w->s3, j->event, &j->outcome);
         j->t_done_us = real_us();
         bb_queue_push(&pl->done, j);
         bb_wsclient_wake(pl->client);
@@ -143,7 +151,7 @@ static void on_msg(struct bb_wsclient *c, const struct bb_wsclient_msg *m, void 
         j->seq = m->seq;
         j->attempt = m->attempt;
         j->conn = pl->conn;
-        j->event = m->event ? cJSON_PrintUnformatted(m->event) : bb_xstrdup("null");
+        j->event = m->event ? cJSON_Duplicate(m->event, 1) : NULL;
         pl->outstanding++;
         submit(pl, j);
         break;
@@ -241,11 +249,11 @@ static void drain(struct pool *pl, struct bb_wsclient *c)
                 rc = bb_wsclient_nack(c, j->delivery, o->error, o->status == THUMB_FAILED);
         }
         BB_LOG_DEBUG("thumb", "timeline",
-                     "ev=%llu recv_us=%lld wait_us=%lld head_ms=%.3f get_ms=%.3f image_ms=%.3f "
+                     "ev=%llu recv_us=%lld wait_us=%lld fetch_ms=%.3f image_ms=%.3f "
                      "put_ms=%.3f work_us=%lld handoff_us=%lld",
                      (unsigned long long)j->seq, (long long)j->t_recv_us,
-                     (long long)(j->t_start_us - j->t_recv_us), o->head_ms, o->get_ms, o->image_ms,
-                     o->put_ms, (long long)(j->t_done_us - j->t_start_us),
+                     (long long)(j->t_start_us - j->t_recv_us), o->fetch_ms, o->image_ms, o->put_ms,
+                     (long long)(j->t_done_us - j->t_start_us),
                      (long long)(real_us() - j->t_done_us));
         if (rc < 0)
             BB_LOG_DEBUG("thumb", "ack dropped", "delivery=%lld rc=%s", (long long)j->delivery,
@@ -260,9 +268,13 @@ static void pool_stop(struct pool *pl)
     pl->quit = 1;
     pthread_cond_broadcast(&pl->cond);
     pthread_mutex_unlock(&pl->lock);
-    for (int i = 0; i < pl->nthreads; i++)
-        pthread_join(pl->threads[i], NULL);
-    pl->nthreads = 0;
+    for (int i = 0; i < THUMB_WORKER_MAX; i++) {
+        if (pl->workers[i].started)
+            pthread_join(pl->workers[i].thread, NULL);
+        pl->workers[i].started = 0;
+        thumb_s3_session_free(pl->workers[i].s3);
+        pl->workers[i].s3 = NULL;
+    }
 }
 
 int thumb_worker_run(const struct thumb_worker_conf *wc, volatile sig_atomic_t *stop)
@@ -288,11 +300,16 @@ int thumb_worker_run(const struct thumb_worker_conf *wc, volatile sig_atomic_t *
         goto out;
     pl->client = c;
     for (int i = 0; i < wc->workers; i++) {
-        if (pthread_create(&pl->threads[i], NULL, worker_main, pl) != 0) {
+        struct worker *w = &pl->workers[i];
+        w->pool = pl;
+        rc = thumb_s3_session_new(wc->s3, &w->s3);
+        if (rc < 0)
+            goto out;
+        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
             rc = BB_EAGAIN;
             goto out;
         }
-        pl->nthreads++;
+        w->started = 1;
     }
 
     for (;;) {

@@ -3,9 +3,9 @@
  * thumb_worker: the consumer's running half. The calling thread owns the
  * WebSocket client (joined to the group with credit = number of workers);
  * each delivery becomes a job for a pool of worker threads that run
- * thumb_handle(); their outcomes come back over a bb_queue and are turned
- * into publish + ack/nack on the calling thread, the only one that touches
- * the client.
+ * thumb_handle(), each through its own S3 session (kept-alive connections); their outcomes come
+ * back over a bb_queue and are turned into publish + ack/nack on the calling thread, the only one
+ * that touches the client.
  */
 #ifndef BB_CONSUMERS_THUMBNAIL_THUMB_WORKER_H
 #define BB_CONSUMERS_THUMBNAIL_THUMB_WORKER_H
