@@ -65,6 +65,13 @@ static const char *const migrations[] = {
     "UPDATE deliveries SET grp=substr(arn, length(rtrim(arn, replace(arn, ':', ''))) + 1)"
     " WHERE arn LIKE 'arn:aws:sqs:%';"
     "CREATE INDEX deliveries_grp ON deliveries(grp, state, next_ms);",
+    /* 6: custom event buses (bus_eventbus.c); a dead letter remembers its
+     * rule's bus, so a redrive finds the rule on the right bus */
+    "CREATE TABLE event_buses(name TEXT PRIMARY KEY, description TEXT, origin TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL, modified_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "ALTER TABLE dlq ADD COLUMN bus TEXT NOT NULL DEFAULT 'default';"
+    "UPDATE dlq SET bus=coalesce((SELECT t.bus FROM targets t WHERE t.rule=dlq.rule"
+    " AND t.id=dlq.target ORDER BY t.bus='default' DESC LIMIT 1), 'default');",
 };
 
 int db_exec(struct db *db, const char *sql)

@@ -11,7 +11,9 @@
 #include "bb_log.h"
 #include "bb_mem.h"
 #include "bus_archive.h"
+#include "bus_eventbus.h"
 #include "bus_input.h"
+#include "bus_notify.h"
 #include "bus_queue.h"
 #include "bus_rule.h"
 #include "bus_target.h"
@@ -34,6 +36,7 @@
 struct bus {
     struct db *db;
     const struct config *cfg;
+    struct bus_eventbuses *buses;
     struct bus_rules *rules;
     struct bus_queue *queue;
     struct bus_runner *runner;
@@ -72,6 +75,11 @@ struct bus_rules *bus_get_rules(struct bus *b)
     return b->rules;
 }
 
+struct bus_eventbuses *bus_get_eventbuses(struct bus *b)
+{
+    return b->buses;
+}
+
 struct bus_queue *bus_get_queue(struct bus *b)
 {
     return b->queue;
@@ -108,6 +116,24 @@ static uint64_t max_seq(struct db *db)
     return v;
 }
 
+/* A configured rule on a custom bus declares that bus (origin "config"). */
+static int declare_config_buses(struct bus *b)
+{
+    int rc = db_begin(b->db);
+    for (size_t i = 0; rc == BB_OK && i < bus_rules_count(b->rules); i++) {
+        const struct bus_rule *r = bus_rules_at(b->rules, i);
+        if (strcmp(r->origin, "config") != 0 || strcmp(r->bus, BUS_NOTIFY_BUS) == 0 ||
+            bus_eventbuses_find(b->buses, r->bus) != NULL)
+            continue;
+        rc = bus_eventbuses_create(b->buses, r->bus, NULL, "config", bus_now_ms(b));
+    }
+    if (rc < 0 || db_commit(b->db) < 0) {
+        db_rollback(b->db);
+        return BB_EDB;
+    }
+    return BB_OK;
+}
+
 int bus_open(struct db *db, const struct config *cfg, struct bus **out, char *err, size_t errlen)
 {
     struct bus *b = bb_xcalloc(1, sizeof(*b));
@@ -115,7 +141,15 @@ int bus_open(struct db *db, const struct config *cfg, struct bus **out, char *er
 
     b->db = db;
     b->cfg = cfg;
+    snprintf(err, errlen, "the event buses could not be loaded");
+    rc = bus_eventbuses_load(db, bus_now_ms(b), &b->buses);
+    if (rc < 0)
+        goto out;
     rc = bus_rules_load(db, cfg, &b->rules, err, errlen);
+    if (rc < 0)
+        goto out;
+    snprintf(err, errlen, "the event buses of the configured rules could not be stored");
+    rc = declare_config_buses(b);
     if (rc < 0)
         goto out;
     rc = BB_EDB;
@@ -158,6 +192,7 @@ void bus_free(struct bus *b)
     bus_archives_free(b->archives);
     bus_queue_free(b->queue);
     bus_rules_free(b->rules);
+    bus_eventbuses_free(b->buses);
     sqlite3_finalize(b->ins_event);
     free(b);
 }
@@ -453,6 +488,46 @@ void bus_start(struct bus *b, struct lws_context *lws)
     schedule_dispatch(b, 0);
 }
 
+static int bus_has_rules(struct bus *b, const char *name)
+{
+    for (size_t i = 0; i < bus_rules_count(b->rules); i++)
+        if (strcmp(bus_rules_at(b->rules, i)->bus, name) == 0)
+            return 1;
+    return 0;
+}
+
+int bus_delete_eventbus(struct bus *b, const char *name)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = BB_OK;
+
+    if (strcmp(name, BUS_DEFAULT) == 0)
+        return BB_EINVAL;
+    if (bus_eventbuses_find(b->buses, name) == NULL)
+        return BB_ENOTFOUND;
+    for (size_t i = 0; rc == BB_OK && i < bus_rules_count(b->rules);) {
+        struct bus_rule *r = bus_rules_at(b->rules, i);
+        if (strcmp(r->bus, name) == 0)
+            rc = bus_rules_delete(b->rules, r, 1);
+        else
+            i++;
+    }
+    /* what was queued for its rules and not yet taken goes with them */
+    if (rc == BB_OK) {
+        rc = BB_EDB;
+        if (sqlite3_prepare_v2(b->db->sql, "DELETE FROM deliveries WHERE bus=?1 AND state=0", -1,
+                               &s, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+            if (sqlite3_step(s) == SQLITE_DONE)
+                rc = BB_OK;
+        }
+        sqlite3_finalize(s);
+    }
+    if (rc == BB_OK)
+        rc = bus_eventbuses_delete(b->buses, name);
+    return rc;
+}
+
 int bus_reset(struct bus *b)
 {
     static const char *const sql[] = {
@@ -476,6 +551,15 @@ int bus_reset(struct bus *b)
         struct bus_rule *r = bus_rules_at(b->rules, i);
         if (strcmp(r->origin, "config") != 0)
             rc = bus_rules_delete(b->rules, r, 1);
+        else
+            i++;
+    }
+    /* buses created through the API go too, unless a configured rule
+     * still names them */
+    for (size_t i = 0; rc == BB_OK && i < bus_eventbuses_count(b->buses);) {
+        const struct bus_eventbus *e = bus_eventbuses_at(b->buses, i);
+        if (strcmp(e->origin, "api") == 0 && !bus_has_rules(b, e->name))
+            rc = bus_eventbuses_delete(b->buses, e->name);
         else
             i++;
     }

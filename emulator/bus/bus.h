@@ -20,6 +20,7 @@ struct lws_context;
 struct bus;
 struct bus_rules;
 struct bus_queue;
+struct bus_eventbuses;
 
 #define BUS_DEFAULT "default"
 
@@ -55,17 +56,28 @@ void bus_set_observer(struct bus *b, bus_observer_cb *cb, void *arg);
 
 /**
  * Empties the journal, deliveries, dead-letter queues, archives, replays
- * and notification configurations, and removes the rules created through
- * the API (configured rules stay). Sequence numbers keep growing. Inside
+ * and notification configurations, and removes the rules and the event
+ * buses created through the API (configured rules, and the buses they
+ * name, stay). Sequence numbers keep growing. Inside
  * the caller's transaction. Returns 0 or BB_EDB.
  */
 int bus_reset(struct bus *b);
+
+/**
+ * Deletes custom bus @name as DeleteEventBus does: its rules with their
+ * targets, the deliveries queued for them and not yet taken, and the bus.
+ * Its archives stay. Inside the caller's transaction. Returns 0,
+ * BB_EINVAL for the default bus, BB_ENOTFOUND, or BB_EDB.
+ */
+int bus_delete_eventbus(struct bus *b, const char *name);
 
 /** Milliseconds since the epoch, through a replaceable clock (tests). */
 int64_t bus_now_ms(const struct bus *b);
 
 struct db *bus_db(struct bus *b);
 struct bus_rules *bus_get_rules(struct bus *b);
+/** The event buses (bus_eventbus.h). */
+struct bus_eventbuses *bus_get_eventbuses(struct bus *b);
 struct bus_queue *bus_get_queue(struct bus *b);
 const struct config *bus_config(const struct bus *b);
 /** The last sequence number journalled (0 when none). */

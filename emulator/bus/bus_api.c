@@ -8,6 +8,7 @@
 #include "bus.h"
 #include "bus_archive.h"
 #include "bus_event.h"
+#include "bus_eventbus.h"
 #include "bus_pattern.h"
 #include "bus_rule.h"
 #include "config.h"
@@ -82,17 +83,16 @@ static const char *jstr(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* The bus named by EventBusName (a name or an ARN); NULL when unknown. */
+/* The bus named by @key (a name or an ARN; the default bus when absent),
+ * or NULL when there is no such bus. The name is the registry's. */
 static const char *bus_name(struct api_call *c, const char *key)
 {
     const char *v = jstr(c->req, key);
-    const char *p;
+    const struct bus_eventbus *e;
     if (v == NULL)
         return BUS_DEFAULT;
-    p = strstr(v, ":event-bus/");
-    if (p != NULL)
-        v = p + 11;
-    return strcmp(v, BUS_DEFAULT) == 0 ? BUS_DEFAULT : NULL;
+    e = bus_eventbuses_find(bus_get_eventbuses(c->bus), bus_eventbus_name_of(v));
+    return e != NULL ? e->name : NULL;
 }
 
 static int need_bus(struct api_call *c, const char **bus)
@@ -100,7 +100,7 @@ static int need_bus(struct api_call *c, const char **bus)
     *bus = bus_name(c, "EventBusName");
     if (*bus == NULL)
         return fail(c, "ResourceNotFoundException", "Event bus %s does not exist.",
-                    jstr(c->req, "EventBusName"));
+                    bus_eventbus_name_of(jstr(c->req, "EventBusName")));
     return BB_OK;
 }
 
@@ -168,11 +168,15 @@ static int op_put_events(struct api_call *c)
             cJSON_AddStringToObject(r, "ErrorMessage", msg ? msg : "The entry is not valid.");
             failed++;
         } else {
-            const char *p = strstr(bus, ":event-bus/");
-            const char *bn = p ? p + 11 : bus;
-            /* an entry for a bus that does not exist gets an id and is dropped */
-            if (strcmp(bn, BUS_DEFAULT) == 0 &&
-                bus_publish(c->bus, BUS_DEFAULT, json, strlen(json), NULL, NULL, NULL) < 0) {
+            const char *bn = bus_eventbus_name_of(bus);
+            const struct bus_eventbus *eb = bus_eventbuses_find(bus_get_eventbuses(c->bus), bn);
+            /* an entry for a bus that does not exist gets an id and is
+             * dropped, as AWS does; the log says so */
+            if (eb == NULL)
+                BB_LOG_WARN("events", "event for an unknown bus dropped",
+                            "req=%s bus=\"%.256s\" id=%s", c->q->http->request_id, bn, id);
+            if (eb != NULL &&
+                bus_publish(c->bus, eb->name, json, strlen(json), NULL, NULL, NULL) < 0) {
                 cJSON_AddStringToObject(r, "ErrorCode", "InternalFailure");
                 cJSON_AddStringToObject(r, "ErrorMessage", "The event could not be journalled.");
                 failed++;
@@ -494,33 +498,177 @@ static int op_test_pattern(struct api_call *c)
     return BB_OK;
 }
 
-static int op_describe_bus(struct api_call *c)
+static cJSON *eventbus_json(struct api_call *c, const struct bus_eventbus *e)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *arn = bus_eventbus_make_arn(c->cfg->region, c->cfg->account_id, e->name);
+    cJSON_AddStringToObject(o, "Name", e->name);
+    cJSON_AddStringToObject(o, "Arn", arn);
+    if (e->description != NULL)
+        cJSON_AddStringToObject(o, "Description", e->description);
+    cJSON_AddNumberToObject(o, "CreationTime", (double)e->created_ms / 1000.0);
+    cJSON_AddNumberToObject(o, "LastModifiedTime", (double)e->modified_ms / 1000.0);
+    free(arn);
+    return o;
+}
+
+static int op_create_bus(struct api_call *c)
 {
     const char *name = jstr(c->req, "Name");
+    const char *source = jstr(c->req, "EventSourceName");
+    const char *description = jstr(c->req, "Description");
+    const char *code;
     char *arn;
-    if (name != NULL && strcmp(name, BUS_DEFAULT) != 0)
-        return fail(c, "ResourceNotFoundException", "Event bus %s does not exist.", name);
-    arn =
-        bb_xasprintf("arn:aws:events:%s:%s:event-bus/default", c->cfg->region, c->cfg->account_id);
+    int rc;
+
+    if (source != NULL)
+        return fail(c, "ResourceNotFoundException", "Event source %.256s does not exist.", source);
+    if (bus_eventbus_check_name(name, &code, c->err, sizeof(c->err)) < 0) {
+        c->code = code;
+        return BB_EINVAL;
+    }
+    if (description != NULL && strlen(description) > BUS_EVENTBUS_DESCRIPTION_MAX)
+        return fail(c, "ValidationException",
+                    "1 validation error detected: Value at 'description' failed to satisfy "
+                    "constraint: Member must have length less than or equal to 512");
+    if (bus_eventbuses_find(bus_get_eventbuses(c->bus), name) != NULL)
+        return fail(c, "ResourceAlreadyExistsException", "Event bus %s already exists.", name);
+    if (db_begin(bus_db(c->bus)) < 0)
+        return fail(c, "InternalException", "The event buses are not available.");
+    rc = bus_eventbuses_create(bus_get_eventbuses(c->bus), name, description, "api",
+                               bus_now_ms(c->bus));
+    if (rc < 0 || db_commit(bus_db(c->bus)) < 0) {
+        db_rollback(bus_db(c->bus));
+        return fail(c, "InternalException", "The event bus could not be stored.");
+    }
+    arn = bus_eventbus_make_arn(c->cfg->region, c->cfg->account_id, name);
     c->resp = cJSON_CreateObject();
-    cJSON_AddStringToObject(c->resp, "Name", BUS_DEFAULT);
-    cJSON_AddStringToObject(c->resp, "Arn", arn);
+    cJSON_AddStringToObject(c->resp, "EventBusArn", arn);
+    if (description != NULL)
+        cJSON_AddStringToObject(c->resp, "Description", description);
     free(arn);
+    return BB_OK;
+}
+
+static int op_describe_bus(struct api_call *c)
+{
+    const char *name = bus_eventbus_name_of(jstr(c->req, "Name"));
+    const struct bus_eventbus *e =
+        bus_eventbuses_find(bus_get_eventbuses(c->bus), name ? name : BUS_DEFAULT);
+    if (e == NULL)
+        return fail(c, "ResourceNotFoundException", "Event bus %s does not exist.", name);
+    c->resp = eventbus_json(c, e);
     return BB_OK;
 }
 
 static int op_list_buses(struct api_call *c)
 {
-    cJSON *arr = cJSON_CreateArray();
-    char *arn =
-        bb_xasprintf("arn:aws:events:%s:%s:event-bus/default", c->cfg->region, c->cfg->account_id);
-    cJSON *b = cJSON_CreateObject();
-    cJSON_AddStringToObject(b, "Name", BUS_DEFAULT);
-    cJSON_AddStringToObject(b, "Arn", arn);
-    cJSON_AddItemToArray(arr, b);
-    free(arn);
+    const char *prefix = jstr(c->req, "NamePrefix");
+    const cJSON *lim = cJSON_GetObjectItemCaseSensitive(c->req, "Limit");
+    int limit = cJSON_IsNumber(lim) ? (int)lim->valuedouble : LIST_MAX;
+    int skip = parse_token(jstr(c->req, "NextToken"));
+    const struct bus_eventbuses *bs = bus_get_eventbuses(c->bus);
+    const struct bus_eventbus *e;
+    cJSON *arr;
+    int seen = 0, added = 0, more = 0;
+
+    if (lim != NULL && (!cJSON_IsNumber(lim) || limit < 1 || limit > LIST_MAX))
+        return fail(c, "ValidationException",
+                    "1 validation error detected: Value at 'limit' failed to satisfy "
+                    "constraint: Member must have value between 1 and 100");
+    arr = cJSON_CreateArray();
+    for (size_t i = 0; (e = bus_eventbuses_at(bs, i)) != NULL; i++) {
+        if (prefix != NULL && strncmp(e->name, prefix, strlen(prefix)) != 0)
+            continue;
+        if (seen++ < skip)
+            continue;
+        if (added == limit) {
+            more = 1;
+            break;
+        }
+        cJSON_AddItemToArray(arr, eventbus_json(c, e));
+        added++;
+    }
     c->resp = cJSON_CreateObject();
     cJSON_AddItemToObject(c->resp, "EventBuses", arr);
+    if (more) {
+        char tok[32];
+        snprintf(tok, sizeof(tok), "%d", skip + added);
+        cJSON_AddStringToObject(c->resp, "NextToken", tok);
+    }
+    return BB_OK;
+}
+
+/* As AWS: the bus's rules go with it; an unknown bus is no error. */
+static int op_delete_bus(struct api_call *c)
+{
+    const char *name = jstr(c->req, "Name");
+    int rc;
+
+    if (name == NULL)
+        return fail(c, "ValidationException",
+                    "1 validation error detected: Value null at 'name' failed to satisfy "
+                    "constraint: Member must not be null");
+    if (strcmp(name, BUS_DEFAULT) == 0)
+        return fail(c, "ValidationException", "Cannot delete event bus default.");
+    c->resp = cJSON_CreateObject();
+    if (bus_eventbuses_find(bus_get_eventbuses(c->bus), name) == NULL)
+        return BB_OK;
+    if (db_begin(bus_db(c->bus)) < 0)
+        return fail(c, "InternalException", "The event buses are not available.");
+    rc = bus_delete_eventbus(c->bus, name);
+    if (rc < 0 || db_commit(bus_db(c->bus)) < 0) {
+        db_rollback(bus_db(c->bus));
+        return fail(c, "InternalException", "The event bus could not be deleted.");
+    }
+    return BB_OK;
+}
+
+static int op_list_rule_names(struct api_call *c)
+{
+    const char *bus;
+    const char *arn = jstr(c->req, "TargetArn");
+    const cJSON *lim = cJSON_GetObjectItemCaseSensitive(c->req, "Limit");
+    int limit = cJSON_IsNumber(lim) ? (int)lim->valuedouble : LIST_MAX;
+    int skip = parse_token(jstr(c->req, "NextToken"));
+    struct bus_rules *rs = bus_get_rules(c->bus);
+    cJSON *arr;
+    int seen = 0, added = 0, more = 0;
+
+    if (arn == NULL)
+        return fail(c, "ValidationException",
+                    "1 validation error detected: Value null at 'targetArn' failed to satisfy "
+                    "constraint: Member must not be null");
+    if (need_bus(c, &bus) < 0)
+        return BB_EINVAL;
+    if (limit < 1 || limit > LIST_MAX)
+        limit = LIST_MAX;
+    arr = cJSON_CreateArray();
+    for (size_t i = 0; i < bus_rules_count(rs) && !more; i++) {
+        struct bus_rule *r = bus_rules_at(rs, i);
+        if (strcmp(r->bus, bus) != 0)
+            continue;
+        for (size_t k = 0; k < r->ntargets; k++) {
+            if (strcmp(r->targets[k].arn, arn) != 0)
+                continue;
+            if (seen++ < skip)
+                break;
+            if (added == limit) {
+                more = 1;
+                break;
+            }
+            cJSON_AddItemToArray(arr, cJSON_CreateString(r->name));
+            added++;
+            break;
+        }
+    }
+    c->resp = cJSON_CreateObject();
+    cJSON_AddItemToObject(c->resp, "RuleNames", arr);
+    if (more) {
+        char tok[32];
+        snprintf(tok, sizeof(tok), "%d", skip + added);
+        cJSON_AddStringToObject(c->resp, "NextToken", tok);
+    }
     return BB_OK;
 }
 
@@ -552,6 +700,12 @@ static int run(struct api_call *c, const char *op)
         return op_describe_bus(c);
     if (strcmp(op, "ListEventBuses") == 0)
         return op_list_buses(c);
+    if (strcmp(op, "CreateEventBus") == 0)
+        return op_create_bus(c);
+    if (strcmp(op, "DeleteEventBus") == 0)
+        return op_delete_bus(c);
+    if (strcmp(op, "ListRuleNamesByTarget") == 0)
+        return op_list_rule_names(c);
     if (strstr(op, "Archive") != NULL || strstr(op, "Replay") != NULL) {
         int rc = bus_archive_api(bus_get_archives(c->bus), op, c->req, &c->resp, &c->code, c->err,
                                  sizeof(c->err));

@@ -5,6 +5,7 @@
 #include "bb_log.h"
 #include "bb_mem.h"
 #include "bus.h"
+#include "bus_eventbus.h"
 #include "bus_pattern.h"
 #include "config.h"
 #include "db.h"
@@ -193,7 +194,7 @@ static int create_archive(struct bus_archives *a, const cJSON *req, cJSON **resp
         snprintf(err, errlen, "Parameter ArchiveName is not valid.");
         return BB_EINVAL;
     }
-    if (src == NULL || strcmp(src, BUS_DEFAULT) != 0) {
+    if (bus_eventbuses_find(bus_get_eventbuses(a->bus), src) == NULL) {
         *code = "ResourceNotFoundException";
         snprintf(err, errlen, "Event bus %s does not exist.", src ? src : "(none)");
         return BB_ENOTFOUND;
@@ -384,6 +385,11 @@ static int start_replay(struct bus_archives *a, const cJSON *req, cJSON **resp, 
                  "Parameter Destination.Arn is not valid. Reason: Cross event bus "
                  "replay is not permitted.");
         return BB_EINVAL;
+    }
+    if (bus_eventbuses_find(bus_get_eventbuses(a->bus), x->bus) == NULL) {
+        *code = "ResourceNotFoundException";
+        snprintf(err, errlen, "Event bus %s does not exist.", x->bus);
+        return BB_ENOTFOUND;
     }
     if (sqlite3_prepare_v2(sql(a),
                            "SELECT count(*) FROM replays WHERE state IN ('STARTING','RUNNING')", -1,

@@ -33,8 +33,8 @@ static const char *const sql_text[Q_COUNT] = {
               " WHERE id=?1",
     [Q_RETRY] = "UPDATE deliveries SET state=0, attempts=?2, next_ms=?3, error_code=?4,"
                 " error_message=?5, holder=NULL WHERE id=?1",
-    [Q_DLQ_ADD] = "INSERT INTO dlq(arn, seq, rule, target, body, attributes, created_ms)"
-                  " VALUES(?1,?2,?3,?4,?5,?6,?7)",
+    [Q_DLQ_ADD] = "INSERT INTO dlq(arn, seq, rule, target, body, attributes, created_ms, bus)"
+                  " VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
     [Q_EVENT_BODY] = "SELECT body FROM events WHERE seq=?1",
 };
 
@@ -298,6 +298,7 @@ static int dead_letter(struct bus_queue *q, const struct bus_delivery *d, const 
         sqlite3_bind_text(s, 5, body ? body : "{}", -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 6, attrs, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 7, bus_now_ms(q->bus));
+        sqlite3_bind_text(s, 8, d->bus, -1, SQLITE_STATIC);
         rc = done(q, s);
         cJSON_free(attrs);
         cJSON_Delete(a);
@@ -475,8 +476,8 @@ int bus_queue_dlq_redrive(struct bus_queue *q, const char *arn)
                            " dlq.target, targets.arn, 0, 0, ?2, ?2, CASE WHEN targets.arn LIKE"
                            " 'arn:aws:sqs:%' THEN substr(targets.arn, length(rtrim(targets.arn,"
                            " replace(targets.arn, ':', ''))) + 1) ELSE '' END FROM dlq JOIN"
-                           " targets ON targets.rule=dlq.rule AND targets.id=dlq.target"
-                           " WHERE dlq.arn=?1",
+                           " targets ON targets.bus=dlq.bus AND targets.rule=dlq.rule AND"
+                           " targets.id=dlq.target WHERE dlq.arn=?1",
                            -1, &s, NULL) != SQLITE_OK) {
         db_rollback(db);
         return BB_EDB;

@@ -978,6 +978,360 @@ class DeliveryTest(BusTestCase):
                                Destination={"Arn": BUS_ARN})
 
 
+
+# ---- custom event buses ------------------------------------------------------------
+def bus_arn(name):
+    return f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}"
+
+
+class CustomBusTest(BusTestCase):
+    """CreateEventBus .. DeleteEventBus, and every operation that names a bus."""
+
+    def make_bus(self, name, **kw):
+        r = self.events.create_event_bus(Name=name, **kw)
+        self.addCleanup(self.drop_bus, name)
+        return r
+
+    def drop_bus(self, name):
+        try:
+            self.events.delete_event_bus(Name=name)
+        except ClientError:
+            pass
+
+    def bus_rule(self, bus, name, pattern, targets):
+        arn = self.events.put_rule(Name=name, EventBusName=bus,
+                                   EventPattern=json.dumps(pattern))["RuleArn"]
+        if targets:
+            r = self.events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+            self.assertEqual(r["FailedEntryCount"], 0, r)
+        return arn
+
+    def test_create_describe_list_delete(self):
+        t0 = time.time()
+        r = self.make_bus("it-orders", Description="orders of the shop")
+        self.assertEqual(r["EventBusArn"], bus_arn("it-orders"))
+        for name in ("it-orders", bus_arn("it-orders")):
+            d = self.events.describe_event_bus(Name=name)
+            self.assertEqual(d["Name"], "it-orders")
+            self.assertEqual(d["Arn"], bus_arn("it-orders"))
+            self.assertEqual(d["Description"], "orders of the shop")
+            self.assertNotIn("Policy", d)
+            created = d["CreationTime"].timestamp()
+            self.assertGreaterEqual(created, t0 - 2)
+            self.assertLessEqual(created, time.time() + 2)
+        # without a name: the default bus
+        d = self.events.describe_event_bus()
+        self.assertEqual(d["Name"], "default")
+        self.assertEqual(d["Arn"], BUS_ARN)
+        self.assertIn("CreationTime", d)
+        self.assertNotIn("Policy", d)
+        # the list: both, in name order
+        self.make_bus("it-orders-eu")
+        names = [b["Name"] for b in self.events.list_event_buses()["EventBuses"]]
+        self.assertEqual(names, sorted(names))
+        self.assertIn("default", names)
+        self.assertIn("it-orders", names)
+        buses = {b["Name"]: b for b in self.events.list_event_buses()["EventBuses"]}
+        self.assertEqual(buses["it-orders"]["Arn"], bus_arn("it-orders"))
+        self.assertEqual(buses["default"]["Arn"], BUS_ARN)
+        r = self.events.list_event_buses(NamePrefix="it-ord")
+        self.assertEqual([b["Name"] for b in r["EventBuses"]], ["it-orders", "it-orders-eu"])
+        self.assertNotIn("NextToken", r)
+        # pages of one
+        r = self.events.list_event_buses(NamePrefix="it-ord", Limit=1)
+        self.assertEqual([b["Name"] for b in r["EventBuses"]], ["it-orders"])
+        self.assertIn("NextToken", r)
+        r2 = self.events.list_event_buses(NamePrefix="it-ord", Limit=1, NextToken=r["NextToken"])
+        self.assertEqual([b["Name"] for b in r2["EventBuses"]], ["it-orders-eu"])
+        self.assertNotIn("NextToken", r2)
+        # a second create of the same name
+        e = self.assertClientError("ResourceAlreadyExistsException",
+                                   self.events.create_event_bus, Name="it-orders")
+        self.assertEqual(e.response["Error"]["Message"], "Event bus it-orders already exists.")
+        # delete, then it is gone (and a second delete is no error)
+        self.assertEqual(self.events.delete_event_bus(Name="it-orders-eu")["ResponseMetadata"]
+                         ["HTTPStatusCode"], 200)
+        e = self.assertClientError("ResourceNotFoundException", self.events.describe_event_bus,
+                                   Name="it-orders-eu")
+        self.assertEqual(e.response["Error"]["Message"], "Event bus it-orders-eu does not exist.")
+        self.events.delete_event_bus(Name="it-orders-eu")
+        self.assertNotIn("it-orders-eu",
+                         [b["Name"] for b in self.events.list_event_buses()["EventBuses"]])
+        # the default bus cannot be deleted
+        e = self.assertClientError("ValidationException", self.events.delete_event_bus,
+                                   Name="default")
+        self.assertEqual(e.response["Error"]["Message"], "Cannot delete event bus default.")
+        self.assertEqual(self.events.describe_event_bus(Name="default")["Name"], "default")
+
+    def test_name_rules(self):
+        ok = "it-Name_1.x"
+        self.assertEqual(self.make_bus(ok)["EventBusArn"], bus_arn(ok))
+        long_ok = "b" * 256
+        self.assertEqual(self.make_bus(long_ok)["EventBusArn"], bus_arn(long_ok))
+        cases = [
+            ("default", "ResourceAlreadyExistsException"),
+            ("b" * 257, "ValidationException"),
+            ("has space", "ValidationException"),
+            ("star*", "ValidationException"),
+            ("a/b", "ValidationException"),
+            ("aws.mine", "ValidationException"),
+        ]
+        for name, code in cases:
+            with self.subTest(name=name[:20]):
+                self.assertClientError(code, self.events.create_event_bus, Name=name)
+        # what botocore does not check on the client side
+        for body in ({}, {"Name": ""}):
+            status, _, parsed = self.raw_events("CreateEventBus", body)
+            self.assertEqual(status, 400, parsed)
+            self.assertEqual(parsed["__type"], "ValidationException", parsed)
+        # a partner bus needs a partner event source; there are none
+        self.assertClientError("ResourceNotFoundException", self.events.create_event_bus,
+                               Name="aws.partner/example.com/123/src",
+                               EventSourceName="aws.partner/example.com/123/src")
+        names = {b["Name"] for b in self.events.list_event_buses()["EventBuses"]}
+        for name, _ in cases[1:]:
+            self.assertNotIn(name, names)
+
+    def test_operations_on_an_unknown_bus(self):
+        bus = "it-no-such-bus"
+        msg = f"Event bus {bus} does not exist."
+        ev = self.events
+        calls = [
+            (ev.put_rule, dict(Name="r", EventBusName=bus, EventPattern='{"source":["x"]}')),
+            (ev.describe_rule, dict(Name="r", EventBusName=bus)),
+            (ev.list_rules, dict(EventBusName=bus)),
+            (ev.delete_rule, dict(Name="r", EventBusName=bus)),
+            (ev.enable_rule, dict(Name="r", EventBusName=bus)),
+            (ev.disable_rule, dict(Name="r", EventBusName=bus)),
+            (ev.put_targets, dict(Rule="r", EventBusName=bus,
+                                  Targets=[{"Id": "t", "Arn": sqs_arn("g")}])),
+            (ev.remove_targets, dict(Rule="r", EventBusName=bus, Ids=["t"])),
+            (ev.list_targets_by_rule, dict(Rule="r", EventBusName=bus)),
+            (ev.list_rule_names_by_target, dict(TargetArn=sqs_arn("g"), EventBusName=bus)),
+            (ev.describe_event_bus, dict(Name=bus)),
+            (ev.create_archive, dict(ArchiveName="it-a-unknown", EventSourceArn=bus_arn(bus))),
+            (ev.list_rules, dict(EventBusName=bus_arn(bus))),
+        ]
+        for fn, kw in calls:
+            with self.subTest(op=fn.__name__):
+                e = self.assertClientError("ResourceNotFoundException", fn, **kw)
+                self.assertEqual(e.response["Error"]["Message"], msg)
+        # a rule of the same name on the default bus does not answer for it
+        self.make_rule("r", {"source": ["x"]}, [])
+        self.assertClientError("ResourceNotFoundException", ev.describe_rule, Name="r",
+                               EventBusName=bus)
+
+    def test_rules_and_targets_on_a_custom_bus(self):
+        self.make_bus("it-rt")
+        arn = self.bus_rule("it-rt", "it-rt-rule", {"source": ["it.rt"]},
+                            [{"Id": "g", "Arn": sqs_arn("it-rt-group")}])
+        self.assertEqual(arn, f"arn:aws:events:{REGION}:{ACCOUNT}:rule/it-rt/it-rt-rule")
+        d = self.events.describe_rule(Name="it-rt-rule", EventBusName=bus_arn("it-rt"))
+        self.assertEqual(d["EventBusName"], "it-rt")
+        self.assertEqual(d["Arn"], arn)
+        self.assertEqual(d["State"], "ENABLED")
+        # not on the default bus
+        self.assertClientError("ResourceNotFoundException", self.events.describe_rule,
+                               Name="it-rt-rule")
+        self.assertNotIn("it-rt-rule", [r["Name"] for r in self.events.list_rules()["Rules"]])
+        self.assertEqual([r["Name"] for r in
+                          self.events.list_rules(EventBusName="it-rt")["Rules"]], ["it-rt-rule"])
+        self.events.disable_rule(Name="it-rt-rule", EventBusName="it-rt")
+        self.assertEqual(self.events.describe_rule(Name="it-rt-rule", EventBusName="it-rt")
+                         ["State"], "DISABLED")
+        self.events.enable_rule(Name="it-rt-rule", EventBusName="it-rt")
+        t = self.events.list_targets_by_rule(Rule="it-rt-rule", EventBusName="it-rt")["Targets"]
+        self.assertEqual([x["Id"] for x in t], ["g"])
+        self.assertEqual(self.events.list_rule_names_by_target(
+            TargetArn=sqs_arn("it-rt-group"), EventBusName="it-rt")["RuleNames"], ["it-rt-rule"])
+        self.assertEqual(self.events.list_rule_names_by_target(
+            TargetArn=sqs_arn("it-rt-group"))["RuleNames"], [])
+        # a rule with targets is not deleted; its bus is, with the rule
+        e = self.assertClientError("ValidationException", self.events.delete_rule,
+                                   Name="it-rt-rule", EventBusName="it-rt")
+        self.assertEqual(e.response["Error"]["Message"],
+                         "Rule can't be deleted since it has targets.")
+        # an event queued for the consumer group, never taken...
+        self.put_event("it.rt", "Queued", {"n": 1}, EventBusName="it-rt")
+        self.wait(lambda: self.health()["queue_depths"].get("it-rt-group") == 1,
+                  "the consumer group's delivery")
+        self.events.delete_event_bus(Name="it-rt")
+        # ...goes with the bus and its rules
+        self.assertEqual(self.health()["queue_depths"].get("it-rt-group", 0), 0)
+        self.make_bus("it-rt")
+        self.assertEqual(self.events.list_rules(EventBusName="it-rt")["Rules"], [])
+        self.assertClientError("ResourceNotFoundException", self.events.describe_rule,
+                               Name="it-rt-rule", EventBusName="it-rt")
+
+    def test_events_reach_only_their_bus(self):
+        rx = self.rx
+        self.make_bus("it-iso")
+        pattern = {"source": ["it.iso"]}
+        self.bus_rule("it-iso", "it-iso", pattern, [{"Id": "hook", "Arn": rx.url("/iso-custom")}])
+        self.make_rule("it-iso", pattern, [{"Id": "hook", "Arn": rx.url("/iso-default")}])
+        seq0 = self.health()["last_sequence"]
+        custom = [self.put_event("it.iso", "Custom", {"i": 1}, EventBusName="it-iso"),
+                  self.put_event("it.iso", "Custom", {"i": 2}, EventBusName=bus_arn("it-iso"))]
+        default = [self.put_event("it.iso", "Default", {"i": 3}),
+                   self.put_event("it.iso", "Default", {"i": 4}, EventBusName="default")]
+        self.wait(lambda: len(rx.ok("/iso-custom")) >= 2 and len(rx.ok("/iso-default")) >= 2,
+                  "the deliveries on both buses")
+        self.wait_quiet()
+        got_custom = rx.ok("/iso-custom")
+        got_default = rx.ok("/iso-default")
+        self.assertEqual(sorted(e["id"] for e in got_custom), sorted(custom))
+        self.assertEqual(sorted(e["id"] for e in got_default), sorted(default))
+        self.assertEqual({e["detail-type"] for e in got_custom}, {"Custom"})
+        self.assertEqual({e["detail-type"] for e in got_default}, {"Default"})
+        self.assertEqual(self.health()["last_sequence"], seq0 + 4)
+        # S3 changes stay on the default bus
+        self.bus_rule("it-iso", "it-iso-s3", {"source": ["aws.s3"]},
+                      [{"Id": "hook", "Arn": rx.url("/iso-custom-s3")}])
+        self.make_rule("it-iso-s3", {"source": ["aws.s3"],
+                                     "detail": {"object": {"key": ["iso/k.txt"]}}},
+                       [{"Id": "hook", "Arn": rx.url("/iso-default-s3")}])
+        self.s3.put_object(Bucket=RAW, Key="iso/k.txt", Body=b"k")
+        self.wait(lambda: rx.ok("/iso-default-s3"), "the S3 event on the default bus")
+        self.wait_quiet()
+        self.assertEqual(rx.requests("/iso-custom-s3"), [])
+
+    def test_put_events_to_an_unknown_bus(self):
+        """As AWS (reference 5.4): the entry gets an EventId and is dropped."""
+        rx = self.rx
+        self.make_rule("it-unknown-bus", {"source": ["it.unknown-bus"]},
+                       [{"Id": "hook", "Arn": rx.url("/unknown-bus")}])
+        seq0 = self.health()["last_sequence"]
+        r = self.events.put_events(Entries=[
+            {"Source": "it.unknown-bus", "DetailType": "X", "Detail": "{}",
+             "EventBusName": "it-never-created"},
+            {"Source": "it.unknown-bus", "DetailType": "X", "Detail": "{}",
+             "EventBusName": bus_arn("it-never-created")},
+            {"Source": "it.unknown-bus", "DetailType": "X", "Detail": "{}"},
+            {"DetailType": "X", "Detail": "{}", "EventBusName": "it-never-created"},
+        ])
+        self.assertEqual(r["FailedEntryCount"], 1, r)
+        for e in r["Entries"][:3]:
+            self.assertRegex(e.get("EventId", ""), UUID4_RE)
+        self.assertEqual(r["Entries"][3]["ErrorCode"], "InvalidArgument")
+        self.wait(lambda: rx.ok("/unknown-bus"), "the default bus's delivery")
+        self.wait_quiet()
+        self.assertEqual([e["id"] for e in rx.ok("/unknown-bus")], [r["Entries"][2]["EventId"]])
+        # only the default bus's entry was journalled
+        self.assertEqual(self.health()["last_sequence"], seq0 + 1)
+
+    def test_archive_and_replay_of_a_custom_bus(self):
+        rx = self.rx
+        self.make_bus("it-arch")
+        rule = self.bus_rule("it-arch", "it-arch", {"source": ["it.arch"]},
+                             [{"Id": "hook", "Arn": rx.url("/arch")}])
+        self.addCleanup(self.events.delete_archive, ArchiveName="it-arch-archive")
+        t0 = time.time()
+        a = self.events.create_archive(ArchiveName="it-arch-archive",
+                                       EventSourceArn=bus_arn("it-arch"))
+        d = self.events.describe_archive(ArchiveName="it-arch-archive")
+        self.assertEqual(d["EventSourceArn"], bus_arn("it-arch"))
+        eids = [self.put_event("it.arch", "A", {"i": i}, EventBusName="it-arch")
+                for i in range(2)]
+        self.put_event("it.arch", "OnDefault", {"i": 9})  # not archived: another bus
+        self.wait(lambda: len(rx.ok("/arch")) >= 2, "the original deliveries")
+        self.wait(lambda: self.events.describe_archive(ArchiveName="it-arch-archive")
+                  .get("EventCount") == 2, "two archived events")
+        start = datetime.datetime.fromtimestamp(int(t0) - 5, tz=datetime.timezone.utc)
+        end = datetime.datetime.fromtimestamp(int(time.time()) + 2, tz=datetime.timezone.utc)
+        e = self.assertClientError("ValidationException", self.events.start_replay,
+                                   ReplayName="it-arch-cross", EventSourceArn=a["ArchiveArn"],
+                                   EventStartTime=start, EventEndTime=end,
+                                   Destination={"Arn": BUS_ARN})
+        self.assertIn("Cross event bus replay is not permitted", e.response["Error"]["Message"])
+        self.events.start_replay(ReplayName="it-arch-replay", EventSourceArn=a["ArchiveArn"],
+                                 EventStartTime=start, EventEndTime=end,
+                                 Destination={"Arn": bus_arn("it-arch"), "FilterArns": [rule]})
+        self.wait(lambda: self.events.describe_replay(ReplayName="it-arch-replay")["State"]
+                  == "COMPLETED", "the replay to complete")
+        self.wait(lambda: len(rx.ok("/arch")) >= 4, "the replayed deliveries")
+        self.wait_quiet()
+        got = rx.ok("/arch")
+        self.assertEqual(len(got), 4, got)
+        replayed = [x for x in got if x.get("replay-name") == "it-arch-replay"]
+        self.assertEqual(sorted(x["id"] for x in replayed), sorted(eids))
+        # a deleted bus is not replayed to
+        self.events.delete_event_bus(Name="it-arch")
+        e = self.assertClientError("ResourceNotFoundException", self.events.start_replay,
+                                   ReplayName="it-arch-gone", EventSourceArn=a["ArchiveArn"],
+                                   EventStartTime=start, EventEndTime=end,
+                                   Destination={"Arn": bus_arn("it-arch")})
+        self.assertEqual(e.response["Error"]["Message"], "Event bus it-arch does not exist.")
+
+    def test_dead_letters_of_a_custom_bus_redrive_to_its_rule(self):
+        rx = self.rx
+        self.make_bus("it-dl")
+        dlq = sqs_arn("it-dl-dlq")
+        target = {"Id": "hook", "Arn": rx.url("/dl-custom"),
+                  "RetryPolicy": {"MaximumRetryAttempts": 0}, "DeadLetterConfig": {"Arn": dlq}}
+        # the same rule and target names on both buses, only the custom one fails
+        self.bus_rule("it-dl", "it-dl", {"source": ["it.dl"]}, [target])
+        self.make_rule("it-dl", {"source": ["it.dl"]},
+                       [dict(target, Arn=rx.url("/dl-default"))])
+        rx.set_mode("/dl-custom", 400)
+        eid = self.put_event("it.dl", "Dl", {}, EventBusName="it-dl")
+        self.wait(lambda: len(self.dlq(dlq)) == 1, "the dead letter")
+        attrs = self.dlq(dlq)[0]["MessageAttributes"]
+        self.assertEqual(attrs["RULE_ARN"], f"arn:aws:events:{REGION}:{ACCOUNT}:rule/it-dl/it-dl")
+        rx.set_mode("/dl-custom", 200)
+        self.redrive(dlq)
+        self.wait(lambda: rx.ok("/dl-custom"), "the redriven delivery")
+        self.wait_quiet()
+        self.assertEqual([e["id"] for e in rx.ok("/dl-custom")], [eid])
+        self.assertEqual(rx.requests("/dl-default"), [])
+
+    def test_aws_cli(self):
+        r = self.aws("events", "create-event-bus", "--name", "it-cli-bus")
+        self.addCleanup(self.drop_bus, "it-cli-bus")
+        self.assertEqual(r["EventBusArn"], bus_arn("it-cli-bus"))
+        r = self.aws("events", "list-event-buses", "--name-prefix", "it-cli")
+        self.assertEqual([b["Name"] for b in r["EventBuses"]], ["it-cli-bus"])
+        r = self.aws("events", "put-rule", "--name", "it-cli-rule", "--event-bus-name",
+                     "it-cli-bus", "--event-pattern", '{"source":["it.cli"]}')
+        self.assertEqual(r["RuleArn"], f"arn:aws:events:{REGION}:{ACCOUNT}:rule/it-cli-bus/"
+                                       "it-cli-rule")
+        r = self.aws("events", "describe-event-bus", "--name", "it-cli-bus")
+        self.assertEqual(r["Name"], "it-cli-bus")
+        self.aws("events", "delete-event-bus", "--name", "it-cli-bus")
+        r = self.aws("events", "list-event-buses", "--name-prefix", "it-cli")
+        self.assertEqual(r["EventBuses"], [])
+
+
+class CustomBusRestartTest(BusTestCase):
+    def test_buses_rules_and_targets_survive_a_restart(self):
+        rx = self.rx
+        ev = self.events
+        ev.create_event_bus(Name="it-keep", Description="kept")
+        ev.create_event_bus(Name="it-dropped")
+        ev.put_rule(Name="it-keep-rule", EventBusName="it-keep",
+                    EventPattern=json.dumps({"source": ["it.keep"]}), State="ENABLED")
+        ev.put_targets(Rule="it-keep-rule", EventBusName="it-keep",
+                       Targets=[{"Id": "hook", "Arn": rx.url("/keep")}])
+        ev.delete_event_bus(Name="it-dropped")
+        before = ev.describe_event_bus(Name="it-keep")
+        self.d.restart()
+        ev = self.events  # the new port
+        after = ev.describe_event_bus(Name="it-keep")
+        self.assertEqual(after["Arn"], bus_arn("it-keep"))
+        self.assertEqual(after["Description"], "kept")
+        self.assertEqual(after["CreationTime"], before["CreationTime"])
+        names = [b["Name"] for b in ev.list_event_buses()["EventBuses"]]
+        self.assertIn("it-keep", names)
+        self.assertNotIn("it-dropped", names)
+        r = ev.describe_rule(Name="it-keep-rule", EventBusName="it-keep")
+        self.assertEqual(r["EventBusName"], "it-keep")
+        self.assertEqual(json.loads(r["EventPattern"]), {"source": ["it.keep"]})
+        t = ev.list_targets_by_rule(Rule="it-keep-rule", EventBusName="it-keep")["Targets"]
+        self.assertEqual([(x["Id"], x["Arn"]) for x in t], [("hook", rx.url("/keep"))])
+        eid = self.put_event("it.keep", "Kept", {}, EventBusName="it-keep")
+        self.wait(lambda: rx.ok("/keep"), "the delivery after the restart")
+        self.assertEqual([e["id"] for e in rx.ok("/keep")], [eid])
+
+
 # ---- S3 events ---------------------------------------------------------------------
 class S3EventsTest(BusTestCase):
 
