@@ -22,6 +22,7 @@
 #include "bus_rule.h"
 #include "config.h"
 #include "db.h"
+#include "db_stmt.h"
 #include "metrics.h"
 #include "server.h"
 #include "store.h"
@@ -206,9 +207,8 @@ static void ring_fill(void)
         }
         g.ring_first = g.ring_last = last - RING_CAP;
     }
-    if (sqlite3_prepare_v2(db->sql,
-                           "SELECT seq, body, bus FROM events WHERE seq>?1 ORDER BY seq LIMIT ?2",
-                           -1, &s, NULL) != SQLITE_OK)
+    s = db_stmt(db, "SELECT seq, body, bus FROM events WHERE seq>?1 ORDER BY seq LIMIT ?2");
+    if (s == NULL)
         return;
     sqlite3_bind_int64(s, 1, (sqlite3_int64)g.ring_last);
     sqlite3_bind_int(s, 2, RING_CAP);
@@ -233,7 +233,7 @@ static void ring_fill(void)
             e->parsed = cJSON_Parse(e->body);
         }
     }
-    sqlite3_finalize(s);
+    db_stmt_done(s);
 }
 
 /* ---- live streams ---- */
@@ -274,10 +274,9 @@ static int catch_up(struct client *c, struct sub *s)
     sqlite3_stmt *st = NULL;
     int sent = 0;
 
-    if (sqlite3_prepare_v2(db->sql,
-                           "SELECT seq, body FROM events WHERE seq>?1 AND bus='default'"
-                           " ORDER BY seq LIMIT ?2",
-                           -1, &st, NULL) != SQLITE_OK)
+    st = db_stmt(db, "SELECT seq, body FROM events WHERE seq>?1 AND bus='default'"
+                     " ORDER BY seq LIMIT ?2");
+    if (st == NULL)
         return 0;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)s->cursor);
     sqlite3_bind_int(st, 2, SCAN_PER_WRITE);
@@ -292,7 +291,7 @@ static int catch_up(struct client *c, struct sub *s)
         cJSON_Delete(ev);
         s->cursor = seq;
     }
-    sqlite3_finalize(st);
+    db_stmt_done(st);
     return sent > 0;
 }
 
@@ -545,13 +544,13 @@ static char *event_body(uint64_t seq)
     if (e != NULL && e->body != NULL)
         return bb_xstrdup(e->body);
     db = store_get_db(g.srv->store);
-    if (sqlite3_prepare_v2(db->sql, "SELECT body FROM events WHERE seq=?1", -1, &s, NULL) ==
-        SQLITE_OK) {
+    s = db_stmt(db, "SELECT body FROM events WHERE seq=?1");
+    if (s != NULL) {
         sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
         if (sqlite3_step(s) == SQLITE_ROW)
             body = bb_xstrdup((const char *)sqlite3_column_text(s, 0));
     }
-    sqlite3_finalize(s);
+    db_stmt_done(s);
     return body;
 }
 
