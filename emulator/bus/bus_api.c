@@ -533,6 +533,9 @@ static int op_create_bus(struct api_call *c)
                     "constraint: Member must have length less than or equal to 512");
     if (bus_eventbuses_find(bus_get_eventbuses(c->bus), name) != NULL)
         return fail(c, "ResourceAlreadyExistsException", "Event bus %s already exists.", name);
+    if (bus_eventbuses_count(bus_get_eventbuses(c->bus)) >= BUS_EVENTBUS_MAX)
+        return fail(c, "LimitExceededException",
+                    "The requested resource exceeds the maximum number allowed.");
     if (db_begin(bus_db(c->bus)) < 0)
         return fail(c, "InternalException", "The event buses are not available.");
     rc = bus_eventbuses_create(bus_get_eventbuses(c->bus), name, description, "api",

@@ -19,6 +19,7 @@ struct bus_eventbuses;
 
 #define BUS_EVENTBUS_NAME_MAX 256
 #define BUS_EVENTBUS_DESCRIPTION_MAX 512
+#define BUS_EVENTBUS_MAX 100 /* buses, the default one included (AWS's quota) */
 
 struct bus_eventbus {
     char *name;

@@ -216,6 +216,17 @@ static int persist_target(struct bus_rules *rs, const struct bus_rule *r,
                     args, 5);
 }
 
+/* The rules are sorted by (bus, name): a bus's rules are one run. */
+static size_t rules_on(struct bus_rules *rs, const char *bus)
+{
+    int found;
+    size_t i = find_pos(rs, bus, "", &found);
+    size_t n = 0;
+    while (i + n < rs->n && strcmp(rs->v[i + n]->bus, bus) == 0)
+        n++;
+    return n;
+}
+
 int bus_rules_put(struct bus_rules *rs, const char *bus, const char *name, const char *pattern,
                   int enabled, const char *description, const char *origin, const char *managed_by,
                   struct bus_rule **out, const char **code, char *err, size_t errlen)
@@ -250,7 +261,7 @@ int bus_rules_put(struct bus_rules *rs, const char *bus, const char *name, const
         return BB_EINVAL;
     }
     pos = find_pos(rs, bus, name, &found);
-    if (!found && rs->n >= BUS_RULE_MAX_RULES) {
+    if (!found && rules_on(rs, bus) >= BUS_RULE_MAX_RULES) {
         bus_pattern_free(p);
         *code = "LimitExceededException";
         snprintf(err, errlen, "The requested resource exceeds the maximum number allowed.");

@@ -20,7 +20,7 @@ struct bus_pattern;
 struct bus_rules;
 
 #define BUS_RULE_MAX_TARGETS 5
-#define BUS_RULE_MAX_RULES 300
+#define BUS_RULE_MAX_RULES 300 /* per bus, as AWS */
 #define BUS_DEFAULT_MAX_RETRIES 185
 #define BUS_DEFAULT_MAX_AGE_S 86400
 
@@ -78,9 +78,8 @@ size_t bus_rules_count(const struct bus_rules *rs);
  * "ValidationException", "LimitExceededException") and @err.
  */
 int bus_rules_put(struct bus_rules *rs, const char *bus, const char *name, const char *pattern,
-                  int enabled, const char *description, const char *origin,
-                  const char *managed_by, struct bus_rule **out, const char **code, char *err,
-                  size_t errlen);
+                  int enabled, const char *description, const char *origin, const char *managed_by,
+                  struct bus_rule **out, const char **code, char *err, size_t errlen);
 /** Deletes a rule. BB_ECONFLICT when it still has targets (unless @force),
  * BB_ENOTFOUND when absent. */
 int bus_rules_delete(struct bus_rules *rs, struct bus_rule *r, int force);
@@ -109,7 +108,6 @@ enum bus_target_kind bus_target_parse_arn(const char *arn, char **resource);
 
 /** The rule ARN: arn:aws:events:<region>:<account>:rule/<name> (default
  * bus) or .../rule/<bus>/<name>. New string. */
-char *bus_rule_make_arn(const char *region, const char *account, const char *bus,
-                        const char *name);
+char *bus_rule_make_arn(const char *region, const char *account, const char *bus, const char *name);
 
 #endif

@@ -1092,6 +1092,28 @@ class CustomBusTest(BusTestCase):
         for name, _ in cases[1:]:
             self.assertNotIn(name, names)
 
+    def test_at_most_100_buses(self):
+        have = []
+        token = None
+        while True:
+            r = self.events.list_event_buses(**({"NextToken": token} if token else {}))
+            have += [b["Name"] for b in r["EventBuses"]]
+            token = r.get("NextToken")
+            if not token:
+                break
+        self.assertIn("default", have)
+        for i in range(100 - len(have)):
+            self.make_bus(f"it-quota-{i:03d}")
+        e = self.assertClientError("LimitExceededException", self.events.create_event_bus,
+                                   Name="it-quota-over")
+        self.assertEqual(e.response["Error"]["Message"],
+                         "The requested resource exceeds the maximum number allowed.")
+        # a deleted bus makes room
+        self.events.delete_event_bus(Name="it-quota-000")
+        self.make_bus("it-quota-over")
+        r = self.events.list_event_buses(NamePrefix="it-quota-", Limit=100)
+        self.assertEqual(len(r["EventBuses"]), 100 - len(have))
+
     def test_operations_on_an_unknown_bus(self):
         bus = "it-no-such-bus"
         msg = f"Event bus {bus} does not exist."

@@ -219,6 +219,38 @@ static void test_bus_reset_drops_the_api_buses_and_keeps_the_configured_ones(voi
     assert_non_null(bus_rules_find(bus_get_rules(f->bus), "cfg-bus", "c"));
 }
 
+static void test_bus_rules_put_limits_rules_per_bus(void **state)
+{
+    struct fixture *f = *state;
+    struct bus_rules *rs = bus_get_rules(f->bus);
+    const char *code = NULL;
+    char err[256];
+    char name[32];
+
+    assert_int_equal(db_begin(&f->db), BB_OK);
+    for (int i = 0; i < BUS_RULE_MAX_RULES; i++) {
+        snprintf(name, sizeof(name), "r%03d", i);
+        assert_int_equal(bus_rules_put(rs, "many", name, "{\"source\":[\"t\"]}", 1, NULL, "api",
+                                       NULL, NULL, &code, err, sizeof(err)),
+                         BB_OK);
+    }
+    assert_int_equal(bus_rules_put(rs, "many", "one-more", "{\"source\":[\"t\"]}", 1, NULL, "api",
+                                   NULL, NULL, &code, err, sizeof(err)),
+                     BB_EINVAL);
+    assert_string_equal(code, "LimitExceededException");
+    /* a rule already there can still be replaced, and other buses have room */
+    assert_int_equal(bus_rules_put(rs, "many", "r000", "{\"source\":[\"u\"]}", 1, NULL, "api", NULL,
+                                   NULL, &code, err, sizeof(err)),
+                     BB_OK);
+    assert_int_equal(bus_rules_put(rs, BUS_DEFAULT, "one-more", "{\"source\":[\"t\"]}", 1, NULL,
+                                   "api", NULL, NULL, &code, err, sizeof(err)),
+                     BB_OK);
+    assert_int_equal(bus_rules_put(rs, "zz", "one-more", "{\"source\":[\"t\"]}", 1, NULL, "api",
+                                   NULL, NULL, &code, err, sizeof(err)),
+                     BB_OK);
+    assert_int_equal(db_commit(&f->db), BB_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +262,7 @@ int main(void)
             test_bus_delete_eventbus_takes_its_rules_and_keeps_the_others, setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_bus_reset_drops_the_api_buses_and_keeps_the_configured_ones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bus_rules_put_limits_rules_per_bus, setup, teardown),
     };
     return cmocka_run_group_tests_name("emulator/bus/bus_eventbus", tests, NULL, NULL);
 }
