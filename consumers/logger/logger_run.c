@@ -2,13 +2,18 @@
 /*
  * logger_run: single-threaded: writing a line is much cheaper than a
  * round trip to the daemon, so the WebSocket callback does the work
- * itself and acks in place.
+ * itself. Its acks wait in held[] (the record is already written: holding
+ * the ack only widens the window in which a crash gets the record written
+ * twice) and go out together when the oldest is ack_delay_ms old or half
+ * the credit is held, so the daemon never runs out of credit for us. A
+ * lost connection drops them: the daemon hands those deliveries out again.
  */
 #include "logger_run.h"
 #include "logger_record.h"
 #include "logger_sink.h"
 #include "bb_err.h"
 #include "bb_log.h"
+#include "bb_mem.h"
 #include "bb_wsclient.h"
 
 #include <cjson/cJSON.h>
@@ -23,7 +28,30 @@ struct run {
     struct logger_record *rec;
     struct logger_sink *sink;
     int stopping;
+    int64_t *held; /* delivery numbers whose ack waits */
+    int nheld;
+    int maxheld;
+    int64_t held_since_ms; /* monotonic: when held[0] came */
 };
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sends the held acks and the stdout lines printed since the last time. */
+static void flush(struct run *r, struct bb_wsclient *c)
+{
+    for (int i = 0; i < r->nheld; i++)
+        if (bb_wsclient_ack(c, r->held[i]) < 0)
+            BB_LOG_DEBUG("logger", "ack dropped", "delivery=%lld", (long long)r->held[i]);
+    r->nheld = 0;
+    if (!r->conf->quiet)
+        fflush(stdout);
+}
 
 static int64_t wall_ms(void)
 {
@@ -49,9 +77,12 @@ static void on_delivery(struct run *r, struct bb_wsclient *c, const struct bb_ws
         if (!r->conf->quiet) {
             fputs(out.human, stdout);
             fputc('\n', stdout);
-            fflush(stdout);
         }
-        bb_wsclient_ack(c, m->delivery);
+        if (r->nheld == 0)
+            r->held_since_ms = mono_ms();
+        r->held[r->nheld++] = m->delivery;
+        if (r->nheld >= r->maxheld)
+            flush(r, c);
     }
     free(out.json);
 }
@@ -69,6 +100,7 @@ static void on_msg(struct bb_wsclient *c, const struct bb_wsclient_msg *m, void 
         BB_LOG_INFO("logger", "joined the consumer group", "group=%s", m->group);
         break;
     case BB_WSCLIENT_MSG_DISCONNECTED:
+        r->nheld = 0; /* for the lost connection: the daemon redelivers them */
         if (r->stopping)
             break;
         bb_log_quote(q, sizeof(q), m->message ? m->message : "",
@@ -88,10 +120,14 @@ static void on_msg(struct bb_wsclient *c, const struct bb_wsclient_msg *m, void 
 
 int logger_run(const struct logger_run_conf *conf, volatile sig_atomic_t *stop)
 {
-    struct run r = {conf, NULL, NULL, 0};
+    struct run r = {conf, NULL, NULL, 0, NULL, 0, 0, 0};
     struct bb_wsclient *c = NULL;
     int rc;
 
+    /* at ack_delay_ms 0 every ack goes at once; else at most half the
+     * credit waits, so deliveries keep coming while acks are held */
+    r.maxheld = conf->ack_delay_ms > 0 && conf->credit > 1 ? conf->credit / 2 : 1;
+    r.held = bb_xcalloc((size_t)r.maxheld, sizeof(*r.held));
     r.rec = logger_record_new();
     r.sink = logger_sink_new(conf->log_dir);
     rc = bb_wsclient_new(conf->ws_host, conf->ws_port, conf->token, on_msg, &r, &c);
@@ -101,16 +137,32 @@ int logger_run(const struct logger_run_conf *conf, volatile sig_atomic_t *stop)
     if (rc < 0)
         goto out;
     for (;;) {
-        if (bb_wsclient_run(c, LOGGER_RUN_POLL_MS) == -ECANCELED)
+        int slice = LOGGER_RUN_POLL_MS;
+        if (r.nheld > 0) {
+            int64_t left = r.held_since_ms + conf->ack_delay_ms - mono_ms();
+            slice = left < 1 ? 1 : left < slice ? (int)left : slice;
+        }
+        if (bb_wsclient_run(c, slice) == -ECANCELED)
             break;
+        if (r.nheld > 0 && mono_ms() >= r.held_since_ms + conf->ack_delay_ms)
+            flush(&r, c);
         if (*stop && !r.stopping) {
+            /* a stopping client closes without writing what is queued:
+             * give the held acks one slice to go out first */
+            if (r.nheld > 0) {
+                flush(&r, c);
+                bb_wsclient_run(c, LOGGER_RUN_STOP_FLUSH_MS);
+            }
             r.stopping = 1;
             bb_wsclient_stop(c);
         }
     }
     rc = BB_OK;
 out:
+    if (!conf->quiet)
+        fflush(stdout);
     bb_wsclient_free(c);
+    free(r.held);
     logger_sink_free(r.sink);
     logger_record_free(r.rec);
     return rc;

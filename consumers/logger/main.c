@@ -83,6 +83,7 @@ int main(int argc, char **argv)
 
     conf.group = env_or("BUCKETBRIDGE_GROUP", "logger");
     conf.credit = 32;
+    conf.ack_delay_ms = LOGGER_RUN_ACK_DELAY_MS;
     conf.visibility_timeout_s = 30;
     conf.token = env_or("BUCKETBRIDGE_TOKEN", NULL);
     while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
