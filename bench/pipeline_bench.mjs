@@ -31,6 +31,9 @@
 //   overhead_ms   total_ms - image_ms of the same upload: what the pipeline
 //                 adds beyond the image work, paired per upload so that load
 //                 changes between uploads cancel out
+//   commits       SQLite commits of the daemon (bucketbridge_sqlite_commit_seconds_count in
+//                 /_bucketbridge/metrics) over the measured uploads, divided by --n;
+//                 commit_ms the time they took (_sum), per image
 //   cpu_ms        CPU time of the daemon and every consumer process it runs
 //                 (all threads, /proc/PID/task/*/schedstat) over the measured
 //                 uploads, divided by --n: the pipeline's work per image
@@ -209,6 +212,23 @@ function getJson(port, p) {
   });
 }
 
+// SQLite commits so far, from the daemon's Prometheus metrics
+function getText(port, p) {
+  return new Promise((res, rej) => {
+    http.get({ host: '127.0.0.1', port, path: p, agent }, (r) => {
+      let b = '';
+      r.on('data', (d) => { b += d; });
+      r.on('end', () => res(b));
+    }).on('error', rej);
+  });
+}
+async function commits(port) {
+  const text = await getText(port, '/_bucketbridge/metrics');
+  const n = /^bucketbridge_sqlite_commit_seconds_count\s+(\S+)/m.exec(text);
+  const s = /^bucketbridge_sqlite_commit_seconds_sum\s+(\S+)/m.exec(text);
+  return { n: n ? Number(n[1]) : NaN, s: s ? Number(s[1]) : NaN };
+}
+
 // {daemon: [pid], <consumer name>: [pids]}
 async function pipelinePids(port) {
   const h = await getJson(port, '/_bucketbridge/health');
@@ -258,10 +278,12 @@ async function main() {
     const rows = [];
     let pids = null;
     const cpu0 = {};
+    let commits0 = null;
     for (let i = 0; i < WARMUP + N; i++) {
       if (i === WARMUP) {
         pids = await pipelinePids(ready.port);
         for (const name in pids) cpu0[name] = cpuNs(pids[name]);
+        commits0 = await commits(ready.port);
       }
       const r = await one(ready.port, `bench-${i}-${base}`, body, ctype);
       if (i >= WARMUP) {
@@ -269,6 +291,9 @@ async function main() {
         if (opts.rows) fs.appendFileSync(opts.rows, JSON.stringify({ file: base, i, ...r }) + '\n');
       }
     }
+    const commits1 = await commits(ready.port);
+    const commitsPer = r2((commits1.n - commits0.n) / N);
+    const commitMs = r2(((commits1.s - commits0.s) * 1000) / N);
     const cpuBy = {};
     let cpuMs = 0;
     for (const name in pids) {
@@ -286,13 +311,20 @@ async function main() {
       overhead_ms: r2(median(rows.map((r) => r.overhead))),
       overhead_p90_ms: r2(pct(rows.map((r) => r.overhead), 90)),
       thumbs_per_s: r2(1000 / median(total)),
-      cpu_ms: r2(cpuMs), cpu_ms_by_process: cpuBy,
+      commits: commitsPer, commit_ms: commitMs, cpu_ms: r2(cpuMs), cpu_ms_by_process: cpuBy,
     }));
   }
 }
 
-main().then(() => {
+// the daemon still writes its logs while it stops: remove its dir after
+async function waitExit(ms) {
+  const t0 = Date.now();
+  while (daemon && daemon.exitCode === null && daemon.signalCode === null && Date.now() - t0 < ms) await sleep(20);
+}
+
+main().then(async () => {
   cleanup();
+  await waitExit(10000);
   if (opts.keep) console.error(`kept ${root}`);
   else fs.rmSync(root, { recursive: true, force: true });
 },
