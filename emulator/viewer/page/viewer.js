@@ -561,8 +561,12 @@
 
     function onSubscribed(m) {
         const p = state.pendingSub;
-        if (!p || m.id !== p.id)
+        if (!p || m.id !== p.id) {
+            /* a filter superseded before the daemon confirmed it: end it there too */
+            if (m.id !== state.subId)
+                send({type: 'unsubscribe', id: m.id});
             return;
+        }
         state.pendingSub = null;
         if (state.subId && state.subId !== m.id)
             send({type: 'unsubscribe', id: state.subId});
