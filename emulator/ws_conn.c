@@ -16,6 +16,7 @@
 #include "bb_mem.h"
 #include "bus.h"
 #include "bus_event.h"
+#include "bus_eventbus.h"
 #include "bus_input.h"
 #include "bus_pattern.h"
 #include "bus_queue.h"
@@ -59,6 +60,7 @@ struct sub {
     int used;
     char id[64];
     struct bus_pattern *pattern;
+    char *bus;       /* the event bus followed; NULL: the default bus */
     uint64_t cursor; /* last seq considered */
     int live;        /* caught up once: lag applies */
     int paused;
@@ -91,6 +93,7 @@ struct client {
 struct ring_ev {
     uint64_t seq;
     char *body;
+    const char *bus; /* the event's bus: in body's allocation, after its NUL */
     cJSON *parsed;
 };
 
@@ -228,10 +231,14 @@ static void ring_fill(void)
             e->seq = g.ring_last;
         }
         struct ring_ev *e = &g.ring[seq % RING_CAP];
-        if (strcmp((const char *)sqlite3_column_text(s, 2), BUS_DEFAULT) == 0) {
-            e->body = bb_xstrdup((const char *)sqlite3_column_text(s, 1));
-            e->parsed = cJSON_Parse(e->body);
-        }
+        const char *body = (const char *)sqlite3_column_text(s, 1);
+        const char *bus = (const char *)sqlite3_column_text(s, 2);
+        size_t blen = strlen(body), ulen = strlen(bus);
+        e->body = bb_xmalloc(blen + 1 + ulen + 1);
+        memcpy(e->body, body, blen + 1);
+        memcpy(e->body + blen + 1, bus, ulen + 1);
+        e->bus = e->body + blen + 1;
+        e->parsed = cJSON_Parse(e->body);
     }
     db_stmt_done(s);
 }
@@ -241,6 +248,7 @@ static void ring_fill(void)
 static void sub_clear(struct sub *s)
 {
     bus_pattern_free(s->pattern);
+    free(s->bus);
     memset(s, 0, sizeof(*s));
 }
 
@@ -274,12 +282,13 @@ static int catch_up(struct client *c, struct sub *s)
     sqlite3_stmt *st = NULL;
     int sent = 0;
 
-    st = db_stmt(db, "SELECT seq, body FROM events WHERE seq>?1 AND bus='default'"
+    st = db_stmt(db, "SELECT seq, body FROM events WHERE seq>?1 AND bus=?3"
                      " ORDER BY seq LIMIT ?2");
     if (st == NULL)
         return 0;
     sqlite3_bind_int64(st, 1, (sqlite3_int64)s->cursor);
     sqlite3_bind_int(st, 2, SCAN_PER_WRITE);
+    sqlite3_bind_text(st, 3, s->bus ? s->bus : BUS_DEFAULT, -1, SQLITE_STATIC);
     while (sent < CATCHUP_BATCH && !c->closing && sqlite3_step(st) == SQLITE_ROW) {
         uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
         const char *body = (const char *)sqlite3_column_text(st, 1);
@@ -307,7 +316,8 @@ static int sub_step(struct client *c, struct sub *s)
         uint64_t seq = s->cursor + 1;
         struct ring_ev *e = ring_at(seq);
         s->cursor = seq;
-        if (e == NULL || e->body == NULL || e->parsed == NULL)
+        if (e == NULL || e->body == NULL || e->parsed == NULL ||
+            strcmp(e->bus, s->bus ? s->bus : BUS_DEFAULT) != 0)
             continue;
         if (s->pattern == NULL || bus_pattern_match(s->pattern, e->parsed) == 1) {
             send_event(c, s, seq, e->body);
@@ -413,6 +423,9 @@ static void op_subscribe(struct client *c, const cJSON *m)
 {
     const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "id"));
     const cJSON *pat = cJSON_GetObjectItemCaseSensitive(m, "pattern");
+    const cJSON *busv = cJSON_GetObjectItemCaseSensitive(m, "bus");
+    const struct bus_eventbus *eb =
+        bus_eventbuses_find(bus_get_eventbuses(g.srv->bus), BUS_DEFAULT);
     struct bus_pattern *p = NULL;
     struct sub *slot = NULL;
     const char *why = NULL;
@@ -424,6 +437,22 @@ static void op_subscribe(struct client *c, const cJSON *m)
     if (strlen(id) >= sizeof(slot->id)) {
         send_error(c, NULL, "subscription id is longer than 63 bytes");
         return;
+    }
+    /* "bus": an event bus name or ARN (the default bus when absent) */
+    if (busv != NULL && !cJSON_IsNull(busv)) {
+        if (!cJSON_IsString(busv)) {
+            send_error(c, id, "\"bus\" must be an event bus name or ARN");
+            return;
+        }
+        eb = bus_eventbuses_find(bus_get_eventbuses(g.srv->bus),
+                                 bus_eventbus_name_of(busv->valuestring));
+        if (eb == NULL) {
+            char msg[320];
+            snprintf(msg, sizeof(msg), "event bus %.256s does not exist",
+                     bus_eventbus_name_of(busv->valuestring));
+            send_error(c, id, msg);
+            return;
+        }
     }
     if (pat != NULL && !cJSON_IsNull(pat)) {
         char *text = cJSON_IsString(pat) ? bb_xstrdup(pat->valuestring) : NULL;
@@ -464,6 +493,7 @@ static void op_subscribe(struct client *c, const cJSON *m)
     slot->used = 1;
     snprintf(slot->id, sizeof(slot->id), "%s", id);
     slot->pattern = p;
+    slot->bus = strcmp(eb->name, BUS_DEFAULT) != 0 ? bb_xstrdup(eb->name) : NULL;
     slot->cursor = cursor;
     /* from the head of the journal it is live at once, so it can lag (a
      * subscriber that never caught up would otherwise never be told) */
@@ -471,6 +501,7 @@ static void op_subscribe(struct client *c, const cJSON *m)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "type", "subscribed");
     cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "bus", eb->name);
     cJSON_AddNumberToObject(o, "after", (double)cursor);
     cJSON_AddNumberToObject(o, "last_seq", (double)bus_last_seq(g.srv->bus));
     send_json(c, o);

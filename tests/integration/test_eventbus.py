@@ -28,6 +28,8 @@ import json
 import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -1321,6 +1323,131 @@ class CustomBusTest(BusTestCase):
         self.aws("events", "delete-event-bus", "--name", "it-cli-bus")
         r = self.aws("events", "list-event-buses", "--name-prefix", "it-cli")
         self.assertEqual(r["EventBuses"], [])
+
+
+class MiniWebSocket:
+    """A WebSocket client for the live stream: JSON text messages out
+    (masked), JSON text messages in; pings answered."""
+
+    def __init__(self, port, timeout=DEADLINE_S):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET /_bucketbridge/events?token={bbdaemon.SECRET_KEY} HTTP/1.1\r\n"
+                           f"Host: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                           "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        self.pending = b""
+        while b"\r\n\r\n" not in self.pending:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("closed during the upgrade")
+            self.pending += chunk
+        head, _, self.pending = self.pending.partition(b"\r\n\r\n")
+        self.status = int(head.split(b" ", 2)[1])
+
+    def _frame(self, opcode, payload):
+        mask = os.urandom(4)
+        n = len(payload)
+        size = bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + struct.pack("!H", n)
+        masked = bytes(c ^ mask[i & 3] for i, c in enumerate(payload))
+        self.sock.sendall(bytes([0x80 | opcode]) + size + mask + masked)
+
+    def send(self, msg):
+        self._frame(0x1, json.dumps(msg).encode())
+
+    def _take(self, n):
+        while len(self.pending) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the daemon closed the WebSocket")
+            self.pending += chunk
+        out, self.pending = self.pending[:n], self.pending[n:]
+        return out
+
+    def recv(self):
+        while True:
+            b0, b1 = self._take(2)
+            n = b1 & 0x7F
+            if n == 126:
+                n = struct.unpack("!H", self._take(2))[0]
+            elif n == 127:
+                n = struct.unpack("!Q", self._take(8))[0]
+            payload = self._take(n)
+            if b0 & 0x0F == 0x1:
+                return json.loads(payload)
+            if b0 & 0x0F == 0x9:
+                self._frame(0xA, payload)
+            elif b0 & 0x0F == 0x8:
+                raise ConnectionError("the daemon closed the WebSocket")
+
+    def recv_type(self, kind):
+        while True:
+            m = self.recv()
+            if m.get("type") == kind:
+                return m
+
+    def close(self):
+        self.sock.close()
+
+
+class CustomBusStreamTest(BusTestCase):
+    """The WebSocket live stream's "bus" field."""
+
+    def ws(self):
+        w = MiniWebSocket(self.d.port)
+        self.addCleanup(w.close)
+        self.assertEqual(w.status, 101)
+        return w
+
+    def test_a_live_stream_follows_one_bus(self):
+        self.events.create_event_bus(Name="it-ws")
+        self.addCleanup(lambda: self.events.delete_event_bus(Name="it-ws"))
+        w = self.ws()
+        w.send({"type": "subscribe", "id": "custom", "bus": "it-ws"})
+        self.assertEqual(w.recv_type("subscribed")["bus"], "it-ws")
+        w.send({"type": "subscribe", "id": "by-arn", "bus": bus_arn("it-ws")})
+        self.assertEqual(w.recv_type("subscribed")["bus"], "it-ws")
+        w.send({"type": "subscribe", "id": "default"})
+        self.assertEqual(w.recv_type("subscribed")["bus"], "default")
+        custom = [self.put_event("it.ws", "C", {"i": 1}, EventBusName="it-ws")]
+        default = [self.put_event("it.ws", "D", {"i": 2})]
+        custom.append(self.put_event("it.ws", "C", {"i": 3}, EventBusName=bus_arn("it-ws")))
+        default.append(self.put_event("it.ws", "D", {"i": 4}, EventBusName="default"))
+        got = {"custom": [], "by-arn": [], "default": []}
+        want = {"custom": custom, "by-arn": custom, "default": default}
+        while any(len(got[k]) < len(want[k]) for k in got):
+            m = w.recv_type("event")
+            got[m["sub"]].append(m["event"]["id"])
+        self.assertEqual(got, want)
+        # from the start of the journal: from the ring now, and after a
+        # restart (an empty ring) from the journal's catch-up read
+        for restart in (False, True):
+            if restart:
+                w.close()
+                self.d.restart()
+            w2 = self.ws()
+            w2.send({"type": "subscribe", "id": "old", "bus": "it-ws", "from": "earliest"})
+            w2.recv_type("subscribed")
+            self.assertEqual([w2.recv_type("event")["event"]["id"] for _ in custom], custom)
+            # nothing of the default bus comes in between: the next is this bus's
+            last = self.put_event("it.ws", "C", {"i": 5}, EventBusName="it-ws")
+            self.put_event("it.ws", "D", {"i": 6})
+            self.assertEqual(w2.recv_type("event")["event"]["id"], last)
+            custom.append(last)
+            w2.close()
+
+    def test_subscribe_to_an_unknown_bus_is_an_error(self):
+        w = self.ws()
+        w.send({"type": "subscribe", "id": "nope", "bus": "it-ws-nope"})
+        e = w.recv_type("error")
+        self.assertEqual(e["message"], "event bus it-ws-nope does not exist")
+        self.assertEqual(e["ref"], "nope")
+        w.send({"type": "subscribe", "id": "num", "bus": 7})
+        e = w.recv_type("error")
+        self.assertEqual(e["message"], '"bus" must be an event bus name or ARN')
+        # the connection goes on
+        w.send({"type": "subscribe", "id": "ok"})
+        self.assertEqual(w.recv_type("subscribed")["id"], "ok")
 
 
 class CustomBusRestartTest(BusTestCase):
