@@ -9,6 +9,7 @@
 #include "bus_archive.h"
 #include "bus_event.h"
 #include "bus_eventbus.h"
+#include "bus_notify.h"
 #include "bus_pattern.h"
 #include "bus_rule.h"
 #include "config.h"
@@ -533,6 +534,12 @@ static int op_create_bus(struct api_call *c)
                     "constraint: Member must have length less than or equal to 512");
     if (bus_eventbuses_find(bus_get_eventbuses(c->bus), name) != NULL)
         return fail(c, "ResourceAlreadyExistsException", "Event bus %s already exists.", name);
+    /* not AWS's: the classic notifications' internal bus has this name */
+    if (strcmp(name, BUS_NOTIFY_BUS) == 0)
+        return fail(c, "ValidationException",
+                    "Event bus name %s is reserved by bucketbridge for classic S3 "
+                    "notifications.",
+                    name);
     if (bus_eventbuses_count(bus_get_eventbuses(c->bus)) >= BUS_EVENTBUS_MAX)
         return fail(c, "LimitExceededException",
                     "The requested resource exceeds the maximum number allowed.");
