@@ -787,10 +787,19 @@ static void op_publish(struct client *c, const cJSON *m)
         cJSON *r = cJSON_CreateObject();
         bus_event_uuid(id);
         env.id = id;
-        if (!cJSON_IsObject(e) || bus_event_from_entry(e, &env, &json, &bus, &code, &msg) < 0 ||
-            /* as PutEvents: an entry for a bus that does not exist gets an id and goes */
-            (strcmp(bus, BUS_DEFAULT) == 0 &&
-             bus_publish(g.srv->bus, BUS_DEFAULT, json, strlen(json), NULL, NULL, NULL) < 0)) {
+        const struct bus_eventbus *eb = NULL;
+        int ok = cJSON_IsObject(e) && bus_event_from_entry(e, &env, &json, &bus, &code, &msg) == 0;
+        if (ok) {
+            /* as PutEvents: an entry for a bus that does not exist gets an
+             * id and is dropped (logged) */
+            eb = bus_eventbuses_find(bus_get_eventbuses(g.srv->bus), bus_eventbus_name_of(bus));
+            if (eb == NULL)
+                BB_LOG_WARN("ws", "event for an unknown bus dropped", "client=%lu bus=\"%.256s\"",
+                            c->serial, bus_eventbus_name_of(bus));
+            else if (bus_publish(g.srv->bus, eb->name, json, strlen(json), NULL, NULL, NULL) < 0)
+                ok = 0;
+        }
+        if (!ok) {
             cJSON_AddStringToObject(r, "ErrorCode", code ? code : "InternalFailure");
             cJSON_AddStringToObject(r, "ErrorMessage", msg ? msg : "The entry was not published.");
         } else {

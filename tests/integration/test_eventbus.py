@@ -1437,6 +1437,34 @@ class CustomBusStreamTest(BusTestCase):
             custom.append(last)
             w2.close()
 
+    def test_publish_goes_to_the_bus_an_entry_names(self):
+        self.events.create_event_bus(Name="it-wspub")
+        self.addCleanup(lambda: self.events.delete_event_bus(Name="it-wspub"))
+        w = self.ws()
+        w.send({"type": "subscribe", "id": "custom", "bus": "it-wspub"})
+        w.recv_type("subscribed")
+        w.send({"type": "subscribe", "id": "default"})
+        w.recv_type("subscribed")
+        entry = {"Source": "it.wspub", "DetailType": "P", "Detail": "{}"}
+        w.send({"type": "publish", "ref": "p1", "entries": [
+            dict(entry, EventBusName="it-wspub"),
+            dict(entry, EventBusName=bus_arn("it-wspub")),
+            dict(entry),
+            dict(entry, EventBusName="it-wspub-nope")]})
+        res = w.recv_type("published")["entries"]
+        self.assertEqual(len(res), 4, res)
+        for r in res:
+            self.assertIn("EventId", r, res)  # an unknown bus too, as PutEvents
+        got = {"custom": [], "default": []}
+        while len(got["custom"]) < 2 or len(got["default"]) < 1:
+            m = w.recv_type("event")
+            got[m["sub"]].append(m["event"]["id"])
+        self.assertEqual(got, {"custom": [res[0]["EventId"], res[1]["EventId"]],
+                               "default": [res[2]["EventId"]]})
+        # the entry for the unknown bus was dropped: journaled nowhere
+        mark = self.put_event("it.wspub", "M", {"i": 1})
+        self.assertEqual(w.recv_type("event")["event"]["id"], mark)
+
     def test_subscribe_to_an_unknown_bus_is_an_error(self):
         w = self.ws()
         w.send({"type": "subscribe", "id": "nope", "bus": "it-ws-nope"})
