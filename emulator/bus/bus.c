@@ -19,6 +19,7 @@
 #include "bus_target.h"
 #include "config.h"
 #include "db.h"
+#include "db_stmt.h"
 #include "metrics.h"
 
 #include <cjson/cJSON.h>
@@ -329,13 +330,12 @@ static char *event_body(struct bus *b, uint64_t seq)
 {
     sqlite3_stmt *s = NULL;
     char *body = NULL;
-    if (sqlite3_prepare_v2(b->db->sql, "SELECT body FROM events WHERE seq=?1", -1, &s, NULL) ==
-        SQLITE_OK) {
+    if ((s = db_stmt(b->db, "SELECT body FROM events WHERE seq=?1")) != NULL) {
         sqlite3_bind_int64(s, 1, (sqlite3_int64)seq);
         if (sqlite3_step(s) == SQLITE_ROW)
             body = bb_xstrdup((const char *)sqlite3_column_text(s, 0));
     }
-    sqlite3_finalize(s);
+    db_stmt_done(s);
     return body;
 }
 

@@ -9,6 +9,7 @@
 #include "bus_rule.h"
 #include "config.h"
 #include "db.h"
+#include "db_stmt.h"
 
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
@@ -511,33 +512,29 @@ int bus_queue_group_take(struct bus_queue *q, const char *group, int64_t now_ms,
                          int64_t visible_until_ms, const char *holder, struct bus_delivery *out,
                          int max)
 {
-    sqlite3 *db = bus_db(q->bus)->sql;
     sqlite3_stmt *s = NULL;
     int n = 0;
 
-    if (sqlite3_prepare_v2(db,
-                           "SELECT id, seq, bus, rule, target, arn, attempts, first_ms FROM"
-                           " deliveries WHERE grp=?2 AND state=0 AND next_ms<=?1"
-                           " ORDER BY next_ms, id LIMIT ?3",
-                           -1, &s, NULL) != SQLITE_OK)
+    if ((s = db_stmt(bus_db(q->bus),
+                     "SELECT id, seq, bus, rule, target, arn, attempts, first_ms FROM"
+                     " deliveries WHERE grp=?2 AND state=0 AND next_ms<=?1"
+                     " ORDER BY next_ms, id LIMIT ?3")) == NULL)
         return BB_EDB;
     sqlite3_bind_int64(s, 1, now_ms);
     sqlite3_bind_text(s, 2, group, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 3, max);
     while (n < max && sqlite3_step(s) == SQLITE_ROW)
         row_to(s, &out[n++]);
-    sqlite3_finalize(s);
+    db_stmt_done(s);
     for (int i = 0; i < n; i++) {
-        if (sqlite3_prepare_v2(db,
-                               "UPDATE deliveries SET state=1, holder=?2, next_ms=?3"
-                               " WHERE id=?1",
-                               -1, &s, NULL) != SQLITE_OK)
+        if ((s = db_stmt(bus_db(q->bus), "UPDATE deliveries SET state=1, holder=?2, next_ms=?3"
+                                         " WHERE id=?1")) == NULL)
             return BB_EDB;
         sqlite3_bind_int64(s, 1, out[i].id);
         sqlite3_bind_text(s, 2, holder, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, visible_until_ms);
         sqlite3_step(s);
-        sqlite3_finalize(s);
+        db_stmt_done(s);
     }
     return n;
 }
@@ -554,14 +551,13 @@ char *bus_queue_holder(struct bus_queue *q, int64_t id)
 {
     sqlite3_stmt *s = NULL;
     char *h = NULL;
-    if (sqlite3_prepare_v2(bus_db(q->bus)->sql,
-                           "SELECT holder FROM deliveries WHERE id=?1 AND state=1", -1, &s,
-                           NULL) == SQLITE_OK) {
+    if ((s = db_stmt(bus_db(q->bus), "SELECT holder FROM deliveries WHERE id=?1 AND state=1")) !=
+        NULL) {
         sqlite3_bind_int64(s, 1, id);
         if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
             h = bb_xstrdup((const char *)sqlite3_column_text(s, 0));
     }
-    sqlite3_finalize(s);
+    db_stmt_done(s);
     return h;
 }
 
@@ -571,16 +567,14 @@ int bus_queue_group_release(struct bus_queue *q, const char *holder)
     sqlite3_stmt *s = NULL;
     int n = 0;
     /* a vanished member is not a failed attempt: due again at once */
-    if (sqlite3_prepare_v2(db,
-                           "UPDATE deliveries SET state=0, holder=NULL, next_ms=?2"
-                           " WHERE state=1 AND holder=?1",
-                           -1, &s, NULL) != SQLITE_OK)
+    if ((s = db_stmt(bus_db(q->bus), "UPDATE deliveries SET state=0, holder=NULL, next_ms=?2"
+                                     " WHERE state=1 AND holder=?1")) == NULL)
         return BB_EDB;
     sqlite3_bind_text(s, 1, holder, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, bus_now_ms(q->bus));
     if (sqlite3_step(s) == SQLITE_DONE)
         n = sqlite3_changes(db);
-    sqlite3_finalize(s);
+    db_stmt_done(s);
     return n;
 }
 
@@ -588,17 +582,16 @@ int bus_queue_group_expired(struct bus_queue *q, int64_t now_ms, struct bus_deli
 {
     sqlite3_stmt *s = NULL;
     int n = 0;
-    if (sqlite3_prepare_v2(bus_db(q->bus)->sql,
-                           "SELECT id, seq, bus, rule, target, arn, attempts, first_ms FROM"
-                           " deliveries WHERE state=1 AND holder IS NOT NULL AND next_ms<=?1"
-                           " LIMIT ?2",
-                           -1, &s, NULL) != SQLITE_OK)
+    if ((s = db_stmt(bus_db(q->bus),
+                     "SELECT id, seq, bus, rule, target, arn, attempts, first_ms FROM"
+                     " deliveries WHERE state=1 AND holder IS NOT NULL AND next_ms<=?1"
+                     " LIMIT ?2")) == NULL)
         return BB_EDB;
     sqlite3_bind_int64(s, 1, now_ms);
     sqlite3_bind_int(s, 2, max);
     while (n < max && sqlite3_step(s) == SQLITE_ROW)
         row_to(s, &out[n++]);
-    sqlite3_finalize(s);
+    db_stmt_done(s);
     return n;
 }
 
@@ -606,14 +599,13 @@ int64_t bus_queue_group_next_due(struct bus_queue *q, const char *group)
 {
     sqlite3_stmt *s = NULL;
     int64_t v = -1;
-    if (sqlite3_prepare_v2(bus_db(q->bus)->sql,
-                           "SELECT min(next_ms) FROM deliveries WHERE grp=?1 AND state=0", -1, &s,
-                           NULL) == SQLITE_OK) {
+    if ((s = db_stmt(bus_db(q->bus),
+                     "SELECT min(next_ms) FROM deliveries WHERE grp=?1 AND state=0")) != NULL) {
         sqlite3_bind_text(s, 1, group, -1, SQLITE_STATIC);
         if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
             v = sqlite3_column_int64(s, 0);
     }
-    sqlite3_finalize(s);
+    db_stmt_done(s);
     return v;
 }
 
@@ -623,9 +615,9 @@ void bus_queue_group_depth(struct bus_queue *q, const char *group, int64_t *pend
     sqlite3_stmt *s = NULL;
     *pending = 0;
     *inflight = 0;
-    if (sqlite3_prepare_v2(bus_db(q->bus)->sql,
-                           "SELECT state, count(*) FROM deliveries WHERE grp=?1 GROUP BY state", -1,
-                           &s, NULL) == SQLITE_OK) {
+    if ((s = db_stmt(bus_db(q->bus),
+                     "SELECT state, count(*) FROM deliveries WHERE grp=?1 GROUP BY state")) !=
+        NULL) {
         sqlite3_bind_text(s, 1, group, -1, SQLITE_STATIC);
         while (sqlite3_step(s) == SQLITE_ROW) {
             if (sqlite3_column_int(s, 0) == 0)
@@ -634,5 +626,5 @@ void bus_queue_group_depth(struct bus_queue *q, const char *group, int64_t *pend
                 *inflight = sqlite3_column_int64(s, 1);
         }
     }
-    sqlite3_finalize(s);
+    db_stmt_done(s);
 }
