@@ -5,6 +5,7 @@
  * last commits but never corrupts), FULL with --durability full.
  */
 #include "db.h"
+#include "db_stmt.h"
 #include "bb_err.h"
 #include "bb_log.h"
 #include "metrics.h"
@@ -173,16 +174,37 @@ int db_ready(struct db *db)
 
 void db_close(struct db *db)
 {
-    if (db->sql != NULL)
+    if (db->sql != NULL) {
+        db_stmt_close_all(db);
         sqlite3_close_v2(db->sql);
+    }
     db->sql = NULL;
+}
+
+/* db_exec for the transaction statements run several times per request:
+ * compiled once (db_stmt.h) instead of at every call. */
+static int exec_kept(struct db *db, const char *sql)
+{
+    sqlite3_stmt *st = db_stmt(db, sql);
+    int rc;
+
+    if (st == NULL)
+        return db_exec(db, sql);
+    rc = sqlite3_step(st);
+    db_stmt_done(st);
+    if (rc != SQLITE_DONE) {
+        BB_LOG_ERROR("db", "sql failed", "error=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(db->sql),
+                     sql);
+        return BB_EDB;
+    }
+    return BB_OK;
 }
 
 static void commit_timed(struct db *db, int *rc)
 {
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    *rc = db_exec(db, "COMMIT");
+    *rc = exec_kept(db, "COMMIT");
     clock_gettime(CLOCK_MONOTONIC, &b);
     metrics_commit((int64_t)(b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000);
 }
@@ -190,14 +212,14 @@ static void commit_timed(struct db *db, int *rc)
 int db_begin(struct db *db)
 {
     if (!db->batching)
-        return db_exec(db, "BEGIN IMMEDIATE");
+        return exec_kept(db, "BEGIN IMMEDIATE");
     if (!db->open) {
-        if (db_exec(db, "BEGIN IMMEDIATE") < 0)
+        if (exec_kept(db, "BEGIN IMMEDIATE") < 0)
             return BB_EDB;
         db->open = 1;
         db->gen++;
     }
-    if (db_exec(db, "SAVEPOINT bb") < 0)
+    if (exec_kept(db, "SAVEPOINT bb") < 0)
         return BB_EDB;
     db->depth++;
     return BB_OK;
@@ -213,7 +235,7 @@ int db_commit(struct db *db)
         return rc;
     }
     /* on failure the savepoint stays, for the caller's db_rollback */
-    if (db_exec(db, "RELEASE bb") < 0)
+    if (exec_kept(db, "RELEASE bb") < 0)
         return BB_EDB;
     db->depth--;
     return BB_OK;

@@ -22,8 +22,7 @@ struct sqlite3_stmt;
 struct sqlite3_stmt *db_stmt(struct db *db, const char *sql);
 /** Gives @st back: resets it and clears its bindings. @st may be NULL. */
 void db_stmt_done(struct sqlite3_stmt *st);
-/** Finalizes every statement kept for @db; call before db_close (store_free
- * does). */
+/** Finalizes every statement kept for @db (db_close calls it). */
 void db_stmt_close_all(struct db *db);
 
 #endif

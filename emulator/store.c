@@ -7,7 +7,6 @@
 #include "bb_mem.h"
 #include "config.h"
 #include "db.h"
-#include "db_stmt.h"
 #include "store_key.h"
 #include "store_own.h"
 #include "store_stamp.h"
@@ -190,7 +189,6 @@ void store_free(struct store *st)
         return;
     store_tmp_free(st->tmp);
     store_index_free(st->ix);
-    db_stmt_close_all(&st->db);
     db_close(&st->db);
     free(st->data_dir);
     free(st->tmp_dir);
