@@ -103,6 +103,15 @@ static int add_watches(struct watch *w, const char *dir)
     return ok;
 }
 
+/* 1 when directory @dir has a watch */
+static int watched(const char *dir)
+{
+    char *slash = bb_xasprintf("%s/", dir);
+    int wd = inotifytools_wd_from_filename(slash);
+    free(slash);
+    return wd > 0;
+}
+
 /* Files found under a directory that appeared: their watches may have come
  * after they were written, so they are announced from here. */
 static void scan_dir(struct watch *w, const char *dir, int depth)
@@ -121,9 +130,15 @@ static void scan_dir(struct watch *w, const char *dir, int depth)
             continue;
         p = bb_xasprintf("%s/%s", dir, e->d_name);
         if (lstat(p, &sb) == 0) {
-            if (S_ISDIR(sb.st_mode))
+            if (S_ISDIR(sb.st_mode)) {
+                /* made before its parent's watch, and missed by the
+                 * recursive watch's own walk (which read the parent before
+                 * it existed): watched from here, as this walk starts
+                 * after the parent is watched (mkdir -p, then files) */
+                if (!watched(p))
+                    add_watches(w, p);
                 scan_dir(w, p, depth + 1);
-            else if (S_ISREG(sb.st_mode) || S_ISLNK(sb.st_mode))
+            } else if (S_ISREG(sb.st_mode) || S_ISLNK(sb.st_mode))
                 push(w, WATCH_FILE_FOUND, p);
         }
         free(p);
@@ -170,7 +185,11 @@ static void handle(struct watch *w, struct inotify_event *ev)
     }
     if (ev->mask & IN_ISDIR) {
         if (ev->mask & (IN_CREATE | IN_MOVED_TO)) {
-            add_watches(w, path);
+            /* a new directory may already be watched by its parent's
+             * recursive watch (watching it again would leak the library's
+             * record of it) */
+            if (!(ev->mask & IN_CREATE) || !watched(path))
+                add_watches(w, path);
             scan_dir(w, path, 0);
             /* files renamed in while the watch was being added are caught
              * by a second look */

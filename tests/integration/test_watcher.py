@@ -307,6 +307,37 @@ class WatcherTest(unittest.TestCase):
         self.assertEqual(len(rows), 1000)
         shutil.rmtree(src)
 
+    def test_dirs_first_then_files(self):
+        """100 directories made at once (mkdir -p, as a build or an unpacker
+        does), then files written into them round-robin by another process:
+        a directory made before its parent was watched, and missed by the
+        library's recursive walk, lost every file written in it later."""
+        writer = ("import os, sys\n"
+                  "root = sys.argv[1]\n"
+                  "for d in range(100):\n"
+                  "    os.makedirs(os.path.join(root, f'd{d:03d}'), exist_ok=True)\n"
+                  "for i in range(2000):\n"
+                  "    with open(os.path.join(root, f'd{i % 100:03d}', f'f{i:05d}.bin'), 'wb') as f:\n"
+                  "        f.write(b'x' * 64)\n")
+        runs = 3  # the race needs the directories to come fast: a few rounds
+        for run in range(runs):
+            prefix = f"burst{run}/"
+            want = {f"{prefix}d{i % 100:03d}/f{i:05d}.bin" for i in range(2000)}
+            base = self.j.last_seq()
+            subprocess.run([sys.executable, "-c", writer, self.bpath(prefix.rstrip("/"))],
+                           check=True, timeout=120)
+            self.j.wait_for(base, under(prefix), count=2000, timeout=TREE_TIMEOUT_S)
+            rows = [r for r in self.j.settle(base) if under(prefix)(r)]
+            keys = [r[3] for r in rows]
+            missing = sorted(want - set(keys))
+            dirs = sorted({k.split("/")[1] for k in missing})
+            self.assertEqual(missing, [], f"run {run}: {len(missing)} missing in {dirs[:10]}")
+            self.assertEqual(len(keys), len(set(keys)), f"run {run}: duplicated events")
+            self.assertEqual({r[1] for r in rows}, {"Object Created"})
+            shutil.rmtree(self.bpath(prefix.rstrip("/")))
+            self.j.wait_for(base, lambda r: r[1] == "Object Deleted" and under(prefix)(r),
+                            count=2000, timeout=TREE_TIMEOUT_S)
+
     def test_editor_save(self):
         key = "doc.txt"
         write(self.bpath(key), b"version 1\n")
