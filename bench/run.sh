@@ -424,6 +424,19 @@ fi
 if [ -x "$BUCKETBRIDGE" ]; then
     env_row bucketbridge "$("$BUCKETBRIDGE" --version 2>/dev/null | awk '{ print $NF }' || true)"
 fi
+# startup first, before the load part has created and removed tens of
+# thousands of files: on a file system without a journal, recently freed
+# inodes make every new file slow to create for minutes (docs/STATUS.md),
+# which a start that makes a dozen files would otherwise measure
+if has_part startup; then
+    for name in $SERVERS; do
+        server_conf "$name" || continue
+        log "$name: startup time (median of $STARTS)"
+        bench_startup "$name"
+        rm -rf "$work/data"
+    done
+fi
+
 live=()
 declare -A live_pid live_url
 for name in $SERVERS; do
@@ -454,11 +467,6 @@ rm -rf "$work/data"
 
 for name in "${live[@]}"; do
     server_conf "$name"
-    if has_part startup; then
-        log "$name: startup time (median of $STARTS)"
-        bench_startup "$name"
-        rm -rf "$work/data"
-    fi
     # the null server's startup is the probe's floor; its memory means nothing
     [ "$name" = null ] && continue
     if has_part rss; then
