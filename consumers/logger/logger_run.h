@@ -13,7 +13,7 @@
 
 #include <signal.h>
 
-#define LOGGER_RUN_POLL_MS 200
+#define LOGGER_RUN_POLL_MS 50       /* loop slice: how soon a stop signal is seen */
 #define LOGGER_RUN_ACK_DELAY_MS 20  /* default ack_delay_ms */
 #define LOGGER_RUN_STOP_FLUSH_MS 20 /* at stop: time for the last acks to go out */
 

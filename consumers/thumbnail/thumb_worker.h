@@ -16,7 +16,7 @@ struct thumb_config;
 struct thumb_s3;
 
 #define THUMB_WORKER_MAX 64
-#define THUMB_WORKER_POLL_MS 100   /* loop slice: how soon a stop signal is seen */
+#define THUMB_WORKER_POLL_MS 50    /* loop slice: how soon a stop signal is seen */
 #define THUMB_WORKER_DRAIN_MS 4000 /* at stop: time given to jobs in progress */
 
 struct thumb_worker_conf {

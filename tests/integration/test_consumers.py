@@ -11,7 +11,7 @@ bucketbridge-thumbnail and bucketbridge-logger it starts itself:
   kill; the logger has one "received" and one "ok" record
   for the upload, nothing in the dead-letter queue. The same bytes uploaded
   again make no new thumbnail and a "skipped" record, not a second "ok".
-- test_2_burst_scales_up_and_down: 200 uploads at once (boto3, 16 threads).
+- test_2_burst_scales_up_and_down: 200 uploads at once (boto3, 32 threads).
   Health, sampled every 100 ms, shows the thumbnail consumer running at its
   configured maximum while the backlog is deep, and back at its minimum once
   the queue has been idle for idle_seconds; every upload gets its thumbnail
@@ -31,7 +31,7 @@ stops, and the daemon exiting 0.
 
 ConsumersTest's daemon runs with a configuration file that keeps the default rules and
 buckets and sets the consumers: thumbnail with one worker thread per
-instance (so a backlog builds), instances 1..4, scale_depth 4, idle_seconds
+instance (so a backlog builds), instances 1..4, scale_depth 2, idle_seconds
 1 (the default of 30 s would make the test wait). The consumer binaries come
 from BB_THUMBNAIL and BB_LOGGER, or from the build tree next to BB_DAEMON.
 Needs boto3 and djpeg (libjpeg-turbo-progs); exits 77 (skip) without them.
@@ -69,7 +69,7 @@ DLQ_ARN = "arn:aws:sqs:us-east-1:000000000000:thumbnail-dlq"
 TOKEN = bbdaemon.SECRET_KEY
 
 MAX_INSTANCES = 4
-SCALE_DEPTH = 4
+SCALE_DEPTH = 2
 IDLE_SECONDS = 1
 BURST = 200
 DEADLINE_S = 90.0
@@ -343,7 +343,7 @@ class ConsumersTest(unittest.TestCase):
         sampler.start()
         try:
             t0 = time.monotonic()
-            with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            with concurrent.futures.ThreadPoolExecutor(32) as pool:
                 futs = [pool.submit(self.s3.put_object, Bucket=RAW, Key=k,
                                     Body=blobs[k.split("-", 1)[1]]) for k in expect]
                 for f in futs:
