@@ -43,6 +43,7 @@ enum opt_id {
     OPT_SOURCE,
     OPT_DETAIL_TYPE,
     OPT_DETAIL,
+    OPT_BUS,
     OPT_ARN,
     OPT_LIMIT,
     OPT_ARCHIVE,
@@ -74,6 +75,7 @@ static const struct opt opts[OPT_COUNT_ALL] = {
     [OPT_SOURCE] = {"source", 0, 1, ON(CLI_CMD_EVENTS_PUT)},
     [OPT_DETAIL_TYPE] = {"detail-type", 0, 1, ON(CLI_CMD_EVENTS_PUT)},
     [OPT_DETAIL] = {"detail", 0, 1, ON(CLI_CMD_EVENTS_PUT)},
+    [OPT_BUS] = {"bus", 0, 1, ON(CLI_CMD_EVENTS_PUT)},
     [OPT_ARN] = {"arn", 0, 1, ON(CLI_CMD_DLQ_SHOW) | ON(CLI_CMD_DLQ_REDRIVE)},
     [OPT_LIMIT] = {"limit", 0, 1, ON(CLI_CMD_DLQ_SHOW)},
     [OPT_ARCHIVE] = {"archive", 0, 1, ON(CLI_CMD_REPLAY)},
@@ -380,6 +382,9 @@ static int set_value(struct cli_args *a, int id, const char *v, int64_t now_s, c
     case OPT_DETAIL:
         a->detail = v;
         break;
+    case OPT_BUS:
+        a->bus = v;
+        break;
     case OPT_ARN:
         a->arn = v;
         break;
@@ -605,10 +610,14 @@ static const char usage_wait[] =
 
 static const char usage_put[] =
     "usage: bucketbridge-cli events put --source S --detail-type T [--detail JSON]\n"
+    "                                   [--bus NAME]\n"
     "Publishes one event (like PutEvents) and prints {\"EventId\": ...}.\n"
     "  --source S        the event's source (not aws.*)\n"
     "  --detail-type T   its detail-type\n"
     "  --detail JSON     its detail, a JSON object (default {})\n"
+    "  --bus NAME        the event bus, a name or an ARN (default: the default bus;\n"
+    "                   as PutEvents, an event for a bus that does not exist gets\n"
+    "                   an EventId and is dropped)\n"
     "  --timeout D       how long to try (default 10s)\n"
     "\n" GLOBAL_HELP;
 

@@ -65,6 +65,7 @@ struct cli_args {
     const char *source;
     const char *detail_type;
     const char *detail;
+    const char *bus; /* NULL: the default bus */
     /* dlq */
     const char *arn;
     int limit;

@@ -365,6 +365,8 @@ int cli_events_put(const struct cli_args *a, const struct cli_conf *cf, volatile
     cJSON_AddStringToObject(e, "Source", a->source);
     cJSON_AddStringToObject(e, "DetailType", a->detail_type);
     cJSON_AddStringToObject(e, "Detail", a->detail);
+    if (a->bus != NULL)
+        cJSON_AddStringToObject(e, "EventBusName", a->bus);
     cJSON_AddItemToArray(entries, e);
     if (bb_wsclient_publish(s.c, PUT_REF, entries) < 0) {
         fprintf(stderr, "bucketbridge-cli: events put: the event is too large\n");

@@ -1464,6 +1464,20 @@ class CustomBusStreamTest(BusTestCase):
         # the entry for the unknown bus was dropped: journaled nowhere
         mark = self.put_event("it.wspub", "M", {"i": 1})
         self.assertEqual(w.recv_type("event")["event"]["id"], mark)
+        # bucketbridge-cli events put --bus publishes the same way
+        cli = os.environ.get("BB_CLI") or os.path.join(
+            os.path.dirname(os.path.dirname(os.environ.get("BB_DAEMON", ""))), "consumers",
+            "cli", "bucketbridge-cli")
+        self.assertTrue(os.access(cli, os.X_OK), f"bucketbridge-cli not found at {cli}")
+        r = subprocess.run([cli, "--endpoint", f"http://127.0.0.1:{self.d.port}", "--token",
+                            bbdaemon.SECRET_KEY, "events", "put", "--source", "it.wspub",
+                            "--detail-type", "CLI", "--detail", '{"n": 1}', "--bus", "it-wspub"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        cli_id = json.loads(r.stdout)["EventId"]
+        m = w.recv_type("event")
+        self.assertEqual((m["sub"], m["event"]["id"], m["event"]["detail-type"]),
+                         ("custom", cli_id, "CLI"))
 
     def test_subscribe_to_an_unknown_bus_is_an_error(self):
         w = self.ws()

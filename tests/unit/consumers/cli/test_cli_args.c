@@ -174,6 +174,14 @@ static void test_cli_args_put_needs_source_and_type(void **state)
                            "--detail", "{\"id\":1}"),
                      BB_OK);
     assert_string_equal(a.detail, "{\"id\":1}");
+    assert_null(a.bus);
+    assert_int_equal(
+        PARSE(&a, err, "events", "put", "--source", "s", "--detail-type", "T", "--bus", "orders"),
+        BB_OK);
+    assert_string_equal(a.bus, "orders");
+    /* --bus belongs to events put only */
+    assert_int_equal(PARSE(&a, err, "events", "tail", "--bus", "orders"), BB_EINVAL);
+    assert_non_null(strstr(err, "--bus"));
 }
 
 static void test_cli_args_dlq_and_replay(void **state)
