@@ -187,15 +187,18 @@ static void certjob_child(const struct config *cfg)
 
 void tls_cert_begin(struct server *srv)
 {
-    char *cert = bb_xasprintf("%s/.bucketbridge/tls/cert.pem", srv->cfg->data_dir);
-    char *key = bb_xasprintf("%s/.bucketbridge/tls/key.pem", srv->cfg->data_dir);
-    int have = access(cert, R_OK) == 0 && access(key, R_OK) == 0;
+    char *cert;
+    char *key;
+    int have;
     pid_t pid;
 
-    free(cert);
-    free(key);
     if (!srv->cfg->https_enabled || srv->tls_job != 0)
         return;
+    cert = bb_xasprintf("%s/.bucketbridge/tls/cert.pem", srv->cfg->data_dir);
+    key = bb_xasprintf("%s/.bucketbridge/tls/key.pem", srv->cfg->data_dir);
+    have = access(cert, R_OK) == 0 && access(key, R_OK) == 0;
+    free(cert);
+    free(key);
     if (have) {
         srv->tls_job = -1; /* nothing to make: tls_start finds them */
         return;

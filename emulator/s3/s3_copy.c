@@ -39,12 +39,6 @@
 /* x-amz-copy-source: a bucket and a 1024-byte key, each byte %-encoded */
 #define COPY_SOURCE_MAX 4096
 
-static void key_error(struct s3_req *q, enum s3_error e, const char *msg)
-{
-    struct s3_error_field f = {"Key", q->key};
-    s3_reply_error(q, e, msg, &f, 1);
-}
-
 static void source_error(struct s3_req *q, const char *msg)
 {
     struct s3_error_field f[] = {{"ArgumentName", "x-amz-copy-source"}};
@@ -329,7 +323,7 @@ static void copy_commit(struct s3_req *q, struct copy_job *j)
     if (j->rc < 0) {
         BB_LOG_ERROR("s3", "copy failed", "req=%s error=\"%s\"", q->http->request_id,
                      bb_strerror(j->rc));
-        key_error(q, S3E_INTERNAL_ERROR, NULL);
+        s3_reply_key_error(q, S3E_INTERNAL_ERROR, NULL);
         goto out;
     }
     close(j->tmp_fd);
@@ -352,11 +346,7 @@ static void copy_commit(struct s3_req *q, struct copy_job *j)
     s3_req_cause(q, "CopyObject", &cause);
     rc = store_object_commit(q->store, q->bucket, j->tmp_path, &o, &cause);
     if (rc < 0) {
-        enum s3_error se = s3_error_from_rc(rc);
-        if (se == S3E_INTERNAL_ERROR)
-            BB_LOG_ERROR("s3", "commit failed", "req=%s error=\"%s\"", q->http->request_id,
-                         bb_strerror(rc));
-        key_error(q, se, NULL);
+        s3_reply_commit_error(q, rc);
         goto out;
     }
     free(j->tmp_path); /* renamed into place */
@@ -383,7 +373,7 @@ static void copy_done(void *arg, int cancelled)
         q->pending = NULL;
         q->pending_detach = NULL;
         if (cancelled)
-            key_error(q, S3E_INTERNAL_ERROR, NULL); /* shutting down */
+            s3_reply_key_error(q, S3E_INTERNAL_ERROR, NULL); /* shutting down */
         else
             copy_commit(q, j);
     }
@@ -412,7 +402,7 @@ void s3_copy_object(struct s3_req *q)
     memset(&o, 0, sizeof(o));
     path = store_object_path(q->store, q->bucket, q->key, &why, &rc);
     if (path == NULL) {
-        key_error(q, rc == BB_ETOOBIG ? S3E_KEY_TOO_LONG : S3E_INVALID_ARGUMENT, why);
+        s3_reply_key_error(q, rc == BB_ETOOBIG ? S3E_KEY_TOO_LONG : S3E_INVALID_ARGUMENT, why);
         goto out;
     }
     free(path);
@@ -462,7 +452,7 @@ void s3_copy_object(struct s3_req *q)
     if (replace) {
         headers = s3_object_collect_headers(q, &e);
         if (headers == NULL) {
-            key_error(q, e, NULL);
+            s3_reply_key_error(q, e, NULL);
             goto out;
         }
         o.content_type = (char *)(s3_req_header(q, "content-type", ctype, sizeof(ctype))
@@ -477,7 +467,7 @@ void s3_copy_object(struct s3_req *q)
         strcmp(v, "REPLACE") == 0) {
         tags = s3_tagging_from_header(q, &e, &why);
         if (e != S3E_NONE) {
-            key_error(q, e, why);
+            s3_reply_key_error(q, e, why);
             goto out;
         }
     } else if (src.o.tags != NULL) {
@@ -487,7 +477,7 @@ void s3_copy_object(struct s3_req *q)
     rc = store_tmp_create(q->store, &tmp_fd, &tmp_path);
     if (rc < 0) {
         BB_LOG_ERROR("s3", "cannot create temporary file", "error=\"%s\"", bb_strerror(rc));
-        key_error(q, S3E_INTERNAL_ERROR, NULL);
+        s3_reply_key_error(q, S3E_INTERNAL_ERROR, NULL);
         goto out;
     }
     /* the bytes are copied and hashed on the worker thread; the commit and

@@ -184,6 +184,21 @@ void s3_req_cause(const struct s3_req *q, const char *reason, struct store_cause
     out->reason = reason;
 }
 
+void s3_reply_key_error(struct s3_req *q, enum s3_error e, const char *message)
+{
+    struct s3_error_field f = {"Key", q->key};
+    s3_reply_error(q, e, message, &f, 1);
+}
+
+void s3_reply_commit_error(struct s3_req *q, int rc)
+{
+    enum s3_error e = s3_error_from_rc(rc);
+    if (e == S3E_INTERNAL_ERROR)
+        BB_LOG_ERROR("s3", "commit failed", "req=%s error=\"%s\"", q->http->request_id,
+                     bb_strerror(rc));
+    s3_reply_key_error(q, e, NULL);
+}
+
 enum s3_error s3_error_from_rc(int rc)
 {
     switch (rc) {

@@ -64,6 +64,11 @@ const char *s3_req_header(const struct s3_req *q, const char *name, char *buf, s
  * (the table's text); extra fields are added in order. */
 void s3_reply_error(struct s3_req *q, enum s3_error e, const char *message,
                     const struct s3_error_field *fields, size_t nfields);
+/** s3_reply_error with the request's key as the Key field. */
+void s3_reply_key_error(struct s3_req *q, enum s3_error e, const char *message);
+/** Answers a failed store_object_commit (@rc) with its S3 error, naming
+ * the key; an internal error is logged with the request id. */
+void s3_reply_commit_error(struct s3_req *q, int rc);
 /** Answers @status with @xml as application/xml (the buffer is taken). */
 void s3_reply_xml(struct s3_req *q, int status, struct bb_buf *xml);
 /** Answers @status without a body. */

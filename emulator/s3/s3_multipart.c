@@ -117,12 +117,6 @@ static void xml_checksum(struct bb_buf *b, enum bb_checksum_alg alg, const char 
     bb_buf_appendf(b, "</Checksum%s>", bb_checksum_alg_name(alg));
 }
 
-static void key_error(struct s3_req *q, enum s3_error e, const char *msg)
-{
-    struct s3_error_field f = {"Key", q->key};
-    s3_reply_error(q, e, msg, &f, 1);
-}
-
 static void no_such_upload(struct s3_req *q)
 {
     const char *id = s3_req_query(q, "uploadId");
@@ -543,7 +537,7 @@ void s3_multipart_create(struct s3_req *q)
     bb_buf_init(&xml, 64 * 1024);
     path = store_object_path(q->store, q->bucket, q->key, &why, &rc);
     if (path == NULL) {
-        key_error(q, rc == BB_ETOOBIG ? S3E_KEY_TOO_LONG : S3E_INVALID_ARGUMENT, why);
+        s3_reply_key_error(q, rc == BB_ETOOBIG ? S3E_KEY_TOO_LONG : S3E_INVALID_ARGUMENT, why);
         goto out;
     }
     free(path);
@@ -587,12 +581,12 @@ void s3_multipart_create(struct s3_req *q)
     }
     headers = s3_object_collect_headers(q, &e);
     if (headers == NULL) {
-        key_error(q, e, NULL);
+        s3_reply_key_error(q, e, NULL);
         goto out;
     }
     tags = s3_tagging_from_header(q, &e, &why);
     if (e != S3E_NONE) {
-        key_error(q, e, why);
+        s3_reply_key_error(q, e, why);
         goto out;
     }
 
@@ -675,7 +669,7 @@ static void part_finish(struct s3_req *q)
     const char *id = s3_req_query(q, "uploadId");
 
     if (e != S3E_NONE) {
-        key_error(q, e, b->err_msg);
+        s3_reply_key_error(q, e, b->err_msg);
         return;
     }
     if (open_upload(q, &m) < 0)
@@ -711,7 +705,7 @@ static int part_body(struct http_req *r, const char *p, size_t n)
     struct s3_req *q = r->ctx;
     enum s3_error e = s3_body_feed(q, p, n);
     if (e != S3E_NONE)
-        key_error(q, e, q->body.err_msg);
+        s3_reply_key_error(q, e, q->body.err_msg);
     return 0;
 }
 
@@ -744,7 +738,7 @@ void s3_multipart_upload_part(struct s3_req *q)
     }
     meta_cleanup(&m);
     if (e != S3E_NONE) {
-        key_error(q, e, q->body.err_msg);
+        s3_reply_key_error(q, e, q->body.err_msg);
         return;
     }
     if (!q->http->has_body) {
@@ -1189,7 +1183,7 @@ static void complete_commit(struct s3_req *q, struct complete_job *j)
     }
     e = s3_cond_check(q, &q->cond);
     if (e != S3E_NONE) {
-        key_error(q, e, NULL);
+        s3_reply_key_error(q, e, NULL);
         goto out;
     }
     /* if the daemon stops between the rename and the removal of the
@@ -1197,11 +1191,7 @@ static void complete_commit(struct s3_req *q, struct complete_job *j)
     done_mark(q, j->id, j->etag, o.size);
     rc = store_object_commit(q->store, q->bucket, j->tmp_path, &o, &cause);
     if (rc < 0) {
-        enum s3_error se = s3_error_from_rc(rc);
-        if (se == S3E_INTERNAL_ERROR)
-            BB_LOG_ERROR("s3", "commit failed", "req=%s error=\"%s\"", q->http->request_id,
-                         bb_strerror(rc));
-        key_error(q, se, NULL);
+        s3_reply_commit_error(q, rc);
         goto out;
     }
     free(j->tmp_path); /* renamed into place */
@@ -1379,7 +1369,7 @@ void s3_multipart_complete(struct s3_req *q)
     meta_cleanup(&m);
     e = s3_cond_begin(q, &q->cond, &why);
     if (e != S3E_NONE) {
-        key_error(q, e, why);
+        s3_reply_key_error(q, e, why);
         return;
     }
     if (!q->http->has_body) {

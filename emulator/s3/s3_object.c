@@ -28,15 +28,10 @@
 
 /* System headers kept with the object and returned on GET/HEAD. */
 static const char *const kept_headers[] = {
-    "Cache-Control", "Content-Disposition", "Content-Encoding",
-    "Content-Language", "Expires", "x-amz-website-redirect-location",
+    "Cache-Control",    "Content-Disposition",
+    "Content-Encoding", "Content-Language",
+    "Expires",          "x-amz-website-redirect-location",
 };
-
-static void key_error(struct s3_req *q, enum s3_error e, const char *msg)
-{
-    struct s3_error_field f = {"Key", q->key};
-    s3_reply_error(q, e, msg, &f, 1);
-}
 
 /* Collects the headers to keep as a JSON array of [name, value] pairs.
  * Returns a new string (free()) or NULL with *e set. */
@@ -127,27 +122,27 @@ static void put_finish(struct s3_req *q)
     int rc;
 
     if (e != S3E_NONE) {
-        key_error(q, e, b->err_msg);
+        s3_reply_key_error(q, e, b->err_msg);
         return;
     }
     memset(&o, 0, sizeof(o));
     e = S3E_NONE;
     o.headers = collect_headers(q, &e);
     if (o.headers == NULL) {
-        key_error(q, e, NULL);
+        s3_reply_key_error(q, e, NULL);
         return;
     }
     o.tags = s3_tagging_from_header(q, &e, &msg);
     if (e != S3E_NONE) {
         free(o.headers);
-        key_error(q, e, msg);
+        s3_reply_key_error(q, e, msg);
         return;
     }
     if (q->srv->cfg->durability_full && fsync(b->fd) < 0) {
         BB_LOG_ERROR("s3", "fsync failed", "req=%s error=\"%s\"", q->http->request_id,
                      strerror(errno));
         free(o.headers);
-        key_error(q, S3E_INTERNAL_ERROR, NULL);
+        s3_reply_key_error(q, S3E_INTERNAL_ERROR, NULL);
         return;
     }
     close(b->fd);
@@ -156,12 +151,11 @@ static void put_finish(struct s3_req *q)
     o.key = q->key;
     o.size = b->size;
     o.etag = b->etag;
-    o.content_type = (char *)(s3_req_header(q, "content-type", ctype, sizeof(ctype))
-                                  ? ctype
-                                  : "binary/octet-stream");
+    o.content_type =
+        (char *)(s3_req_header(q, "content-type", ctype, sizeof(ctype)) ? ctype
+                                                                        : "binary/octet-stream");
     o.mtime_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    o.checksum_alg = b->ck_alg != BB_CHECKSUM_NONE ? (char *)bb_checksum_alg_name(b->ck_alg)
-                                                   : NULL;
+    o.checksum_alg = b->ck_alg != BB_CHECKSUM_NONE ? (char *)bb_checksum_alg_name(b->ck_alg) : NULL;
     o.checksum = b->ck_alg != BB_CHECKSUM_NONE ? b->checksum : NULL;
     struct store_cause cause;
     s3_req_cause(q, "PutObject", &cause);
@@ -171,15 +165,11 @@ static void put_finish(struct s3_req *q)
     free(o.headers);
     free(o.tags);
     if (e != S3E_NONE) {
-        key_error(q, e, NULL);
+        s3_reply_key_error(q, e, NULL);
         return;
     }
     if (rc < 0) {
-        enum s3_error se = s3_error_from_rc(rc);
-        if (se == S3E_INTERNAL_ERROR)
-            BB_LOG_ERROR("s3", "commit failed", "req=%s error=\"%s\"", q->http->request_id,
-                         bb_strerror(rc));
-        key_error(q, se, NULL);
+        s3_reply_commit_error(q, rc);
         return;
     }
     free(b->tmp_path); /* renamed into place: nothing to unlink */
@@ -197,7 +187,7 @@ static int put_body(struct http_req *r, const char *p, size_t n)
     struct s3_req *q = r->ctx;
     enum s3_error e = s3_body_feed(q, p, n);
     if (e != S3E_NONE)
-        key_error(q, e, q->body.err_msg);
+        s3_reply_key_error(q, e, q->body.err_msg);
     return 0;
 }
 
@@ -214,18 +204,18 @@ void s3_object_put(struct s3_req *q)
     enum s3_error e;
 
     if (path == NULL) {
-        key_error(q, rc == BB_ETOOBIG ? S3E_KEY_TOO_LONG : S3E_INVALID_ARGUMENT, why);
+        s3_reply_key_error(q, rc == BB_ETOOBIG ? S3E_KEY_TOO_LONG : S3E_INVALID_ARGUMENT, why);
         return;
     }
     free(path);
     e = s3_cond_begin(q, &q->cond, &why);
     if (e != S3E_NONE) {
-        key_error(q, e, why);
+        s3_reply_key_error(q, e, why);
         return;
     }
     e = s3_body_begin(q, 1, 0, BB_CHECKSUM_CRC64NVME);
     if (e != S3E_NONE) {
-        key_error(q, e, q->body.err_msg);
+        s3_reply_key_error(q, e, q->body.err_msg);
         return;
     }
     if (!q->http->has_body) {
@@ -326,11 +316,11 @@ void s3_object_get(struct s3_req *q, int head_only)
     if (rc == BB_OK)
         rc = store_object_open(q->store, q->bucket, q->key, &fd);
     if (rc < 0) {
-        key_error(q, rc == BB_ENOTFOUND ? S3E_NO_SUCH_KEY : S3E_INTERNAL_ERROR, NULL);
+        s3_reply_key_error(q, rc == BB_ENOTFOUND ? S3E_NO_SUCH_KEY : S3E_INTERNAL_ERROR, NULL);
         goto out;
     }
     if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-        key_error(q, S3E_NO_SUCH_KEY, NULL);
+        s3_reply_key_error(q, S3E_NO_SUCH_KEY, NULL);
         goto out;
     }
     http_time(o.mtime_ms, lm, sizeof(lm));
@@ -424,7 +414,7 @@ void s3_object_delete(struct s3_req *q)
     s3_req_cause(q, "DeleteObject", &cause);
     rc = store_object_delete(q->store, q->bucket, q->key, &cause);
     if (rc < 0) {
-        key_error(q, S3E_INTERNAL_ERROR, NULL);
+        s3_reply_key_error(q, S3E_INTERNAL_ERROR, NULL);
         return;
     }
     if (s3_req_query(q, "versionId") != NULL)

@@ -134,12 +134,6 @@ out:
     return out;
 }
 
-static void key_error(struct s3_req *q, enum s3_error e, const char *msg)
-{
-    struct s3_error_field f = {"Key", q->key};
-    s3_reply_error(q, e, msg, &f, 1);
-}
-
 static void put_end(struct http_req *r)
 {
     struct s3_req *q = r->ctx;
@@ -167,13 +161,13 @@ static void put_end(struct http_req *r)
     s3_req_cause(q, "PutObjectTagging", &cause);
     rc = store_object_set_tags(q->store, q->bucket, q->key, text, &cause);
     if (rc == BB_ENOTFOUND) {
-        key_error(q, S3E_NO_SUCH_KEY, NULL);
+        s3_reply_key_error(q, S3E_NO_SUCH_KEY, NULL);
         goto out;
     }
     if (rc < 0) {
         BB_LOG_ERROR("s3", "tagging failed", "req=%s error=\"%s\"", q->http->request_id,
                      bb_strerror(rc));
-        key_error(q, S3E_INTERNAL_ERROR, NULL);
+        s3_reply_key_error(q, S3E_INTERNAL_ERROR, NULL);
         goto out;
     }
     s3_reply_empty(q, 200);
@@ -219,7 +213,7 @@ void s3_tagging_get(struct s3_req *q)
     memset(&o, 0, sizeof(o));
     rc = store_index_get(store_get_index(q->store), q->bucket, q->key, &o);
     if (rc < 0) {
-        key_error(q, rc == BB_ENOTFOUND ? S3E_NO_SUCH_KEY : S3E_INTERNAL_ERROR, NULL);
+        s3_reply_key_error(q, rc == BB_ENOTFOUND ? S3E_NO_SUCH_KEY : S3E_INTERNAL_ERROR, NULL);
         store_object_cleanup(&o);
         return;
     }
@@ -254,11 +248,11 @@ void s3_tagging_delete(struct s3_req *q)
     s3_req_cause(q, "DeleteObjectTagging", &cause);
     rc = store_object_set_tags(q->store, q->bucket, q->key, NULL, &cause);
     if (rc == BB_ENOTFOUND) {
-        key_error(q, S3E_NO_SUCH_KEY, NULL);
+        s3_reply_key_error(q, S3E_NO_SUCH_KEY, NULL);
         return;
     }
     if (rc < 0) {
-        key_error(q, S3E_INTERNAL_ERROR, NULL);
+        s3_reply_key_error(q, S3E_INTERNAL_ERROR, NULL);
         return;
     }
     s3_reply_empty(q, 204);
