@@ -746,28 +746,35 @@ out:
     bb_wsclient_msg_cleanup(&m);
 }
 
+/* Writes what is queued (a publish and its ack go out together, not one
+ * loop turn apart), then, when stopping, closes: acks queued before
+ * bb_wsclient_stop() are not lost. */
 static int on_writable(struct bb_wsclient *c, struct lws *wsi)
 {
-    struct out_msg *m = c->oq_head;
-    int w;
+    struct out_msg *m;
 
+    while ((m = c->oq_head) != NULL) {
+        int w;
+        c->oq_head = m->next;
+        if (c->oq_head == NULL)
+            c->oq_tail = NULL;
+        c->oq_count--;
+        w = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
+        free(m);
+        if (w < 0)
+            return -1;
+        if (lws_send_pipe_choked(wsi))
+            break;
+    }
+    if (c->oq_head != NULL) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
     if (c->closing) {
         static const char bye[] = "client stopping";
         lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)bye, sizeof(bye) - 1);
         return -1;
     }
-    if (m == NULL)
-        return 0;
-    c->oq_head = m->next;
-    if (c->oq_head == NULL)
-        c->oq_tail = NULL;
-    c->oq_count--;
-    w = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
-    free(m);
-    if (w < 0)
-        return -1;
-    if (c->oq_head != NULL)
-        lws_callback_on_writable(wsi);
     return 0;
 }
 

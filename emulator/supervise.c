@@ -300,7 +300,10 @@ static void scale(struct supervise *sv, struct consumer *c, int64_t now)
     if (pending > 0 || inflight > 0)
         c->idle_since = now;
     if (run > 0 && pending / run > c->scale_depth && c->want < c->max) {
-        c->want++;
+        /* as many as the backlog asks for at once (a burst does not wait a
+         * tick per instance), at least one more, at most max */
+        int64_t need = (pending + c->scale_depth - 1) / (c->scale_depth > 0 ? c->scale_depth : 1);
+        c->want = need > c->max ? c->max : need > c->want + 1 ? (int)need : c->want + 1;
         BB_LOG_INFO("supervise", "scaling up", "consumer=%s instances=%d depth=%lld", c->name,
                     c->want, (long long)pending);
     } else if (c->want > c->min && now - c->idle_since >= c->idle_ms) {

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * thumb_worker: jobs go to the workers through a mutex + condition
- * variable list (workers block while it is empty); outcomes come back
- * through a bb_queue, and the worker wakes the loop (bb_wsclient_wake) so
- * that it publishes and acks at once rather than at the end of its
- * bb_wsclient_run() slice.
+ * thumb_worker: each worker thread is a member of the consumer group on its
+ * own WebSocket connection (credit 1) with its own S3 session. A delivery
+ * is worked on by the thread whose socket it arrived on, at once: no
+ * hand-off between threads, so no thread wake-up sits between the daemon's
+ * delivery and the work, or between the work and its publish and ack (on
+ * this project's VMs a wake-up across CPUs costs 0.1-1 ms; see
+ * bench/README.md, pipeline). The threads share nothing but the read-only
+ * configuration and the stop flag.
  *
  * A job remembers the connection it arrived on: after a reconnect the
  * daemon has already handed its delivery to someone else, so its ack is
@@ -17,7 +20,6 @@
 #include "bb_err.h"
 #include "bb_log.h"
 #include "bb_mem.h"
-#include "bb_queue.h"
 #include "bb_wsclient.h"
 
 #include <cjson/cJSON.h>
@@ -28,51 +30,36 @@
 #include <string.h>
 #include <time.h>
 
+#define JOBS_MAX 8 /* deliveries held by one member; its credit is 1 */
+
 struct job {
-    struct job *next;
     int64_t delivery;
     uint64_t seq;
     int attempt;
     unsigned long conn; /* connection generation it arrived on */
     cJSON *event;       /* the delivered event (a copy) */
     int64_t t_recv_us;  /* CLOCK_REALTIME: the delivery decoded (debug timeline) */
-    int64_t t_start_us; /* a worker took it */
-    int64_t t_done_us;  /* its outcome queued */
+    int64_t t_start_us; /* work began */
+    int64_t t_done_us;  /* work ended */
     struct thumb_outcome outcome;
 };
 
-struct pool;
-
-/* One worker thread and its S3 connections. */
+/* One worker thread: a group member with its own connections. */
 struct worker {
-    struct pool *pool;
+    const struct thumb_worker_conf *wc;
+    volatile sig_atomic_t *stop;
+    int index;
     struct thumb_s3_session *s3;
+    struct bb_wsclient *client;
     pthread_t thread;
     int started;
-};
-
-struct pool {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct job *head, *tail;
-    int quit;
-    struct bb_queue done;
-    struct bb_wsclient *client; /* woken when an outcome is queued */
-    struct worker workers[THUMB_WORKER_MAX];
-    const struct thumb_worker_conf *wc;
-    /* loop thread only */
-    int outstanding; /* jobs handed out whose outcome is not handled yet */
+    int rc;
+    /* the worker's thread only */
+    struct job *jobs[JOBS_MAX]; /* received, not yet worked on */
+    int njobs;
     unsigned long conn;
     int stopping;
 };
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t real_us(void)
 {
@@ -82,10 +69,8 @@ static int64_t real_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static void job_free(void *p)
+static void job_free(struct job *j)
 {
-    struct job *j = p;
-
     if (j == NULL)
         return;
     thumb_outcome_cleanup(&j->outcome);
@@ -93,83 +78,41 @@ static void job_free(void *p)
     free(j);
 }
 
-static void *worker_main(void *arg)
-{
-    struct worker *w = arg;
-    struct pool *pl = w->pool;
-
-    for (;;) {
-        struct job *j;
-        pthread_mutex_lock(&pl->lock);
-        while (pl->head == NULL && !pl->quit)
-            pthread_cond_wait(&pl->cond, &pl->lock);
-        if (pl->quit) {
-            /* jobs not started stay unacked: the daemon redelivers them */
-            pthread_mutex_unlock(&pl->lock);
-            return NULL;
-        }
-        j = pl->head;
-        pl->head = j->next;
-        if (pl->head == NULL)
-            pl->tail = NULL;
-        pthread_mutex_unlock(&pl->lock);
-
-        j->t_start_us = real_us();
-        thumb_handle(pl->wc->cfg, w->s3, j->event, &j->outcome);
-        j->t_done_us = real_us();
-        bb_queue_push(&pl->done, j);
-        bb_wsclient_wake(pl->client);
-    }
-}
-
-static void submit(struct pool *pl, struct job *j)
-{
-    pthread_mutex_lock(&pl->lock);
-    j->next = NULL;
-    if (pl->tail != NULL)
-        pl->tail->next = j;
-    else
-        pl->head = j;
-    pl->tail = j;
-    pthread_cond_signal(&pl->cond);
-    pthread_mutex_unlock(&pl->lock);
-}
-
 static void on_msg(struct bb_wsclient *c, const struct bb_wsclient_msg *m, void *arg)
 {
-    struct pool *pl = arg;
+    struct worker *w = arg;
     char q[256];
 
     switch (m->type) {
     case BB_WSCLIENT_MSG_DELIVERY: {
         struct job *j;
-        if (pl->stopping)
-            return; /* not acked: the daemon hands it on when we close */
+        if (w->stopping || w->njobs == JOBS_MAX)
+            return; /* not acked: the daemon hands it on (at once when we close) */
         j = bb_xcalloc(1, sizeof(*j));
         j->t_recv_us = real_us();
         j->delivery = m->delivery;
         j->seq = m->seq;
         j->attempt = m->attempt;
-        j->conn = pl->conn;
+        j->conn = w->conn;
         j->event = m->event ? cJSON_Duplicate(m->event, 1) : NULL;
-        pl->outstanding++;
-        submit(pl, j);
+        w->jobs[w->njobs++] = j;
+        bb_wsclient_wake(c); /* bb_wsclient_run returns: the work starts now */
         break;
     }
     case BB_WSCLIENT_MSG_JOINED:
-        BB_LOG_INFO("thumb", "joined the consumer group", "group=%s workers=%d", m->group,
-                    pl->wc->workers);
+        BB_LOG_INFO("thumb", "joined the consumer group", "group=%s worker=%d", m->group, w->index);
         break;
     case BB_WSCLIENT_MSG_CONNECTED:
-        BB_LOG_INFO("thumb", "connected", "host=%s port=%d", pl->wc->ws_host, pl->wc->ws_port);
+        if (w->index == 0)
+            BB_LOG_INFO("thumb", "connected", "host=%s port=%d", w->wc->ws_host, w->wc->ws_port);
         break;
     case BB_WSCLIENT_MSG_DISCONNECTED:
-        pl->conn++;
-        if (pl->stopping)
+        w->conn++;
+        if (w->stopping)
             break;
         bb_log_quote(q, sizeof(q), m->message ? m->message : "",
                      m->message ? strlen(m->message) : 0);
-        BB_LOG_WARN("thumb", "disconnected; reconnecting", "why=%s", q);
+        BB_LOG_WARN("thumb", "disconnected; reconnecting", "worker=%d why=%s", w->index, q);
         break;
     case BB_WSCLIENT_MSG_ERROR:
         bb_log_quote(q, sizeof(q), m->message ? m->message : "",
@@ -225,117 +168,104 @@ static void log_outcome(const struct job *j)
     }
 }
 
-/* Publishes and acks the outcomes the workers finished. */
-static void drain(struct pool *pl, struct bb_wsclient *c)
+/* Works on @j, then queues its event and its ack or nack (written by the
+ * next bb_wsclient_run). */
+static void work(struct worker *w, struct job *j)
 {
-    struct job *j;
+    const struct thumb_outcome *o = &j->outcome;
+    struct bb_wsclient *c = w->client;
+    int rc = 0;
 
-    while ((j = bb_queue_pop(&pl->done)) != NULL) {
-        const struct thumb_outcome *o = &j->outcome;
-        int rc = 0;
-        pl->outstanding--;
-        log_outcome(j);
-        if (o->detail != NULL && o->status != THUMB_RETRY) {
-            cJSON *entries = thumb_entries(o->status, o->detail);
-            if (bb_wsclient_publish(c, NULL, entries) < 0)
-                BB_LOG_WARN("thumb", "could not queue the event", "ev=%llu",
-                            (unsigned long long)j->seq);
-            cJSON_Delete(entries);
-        }
-        if (j->conn == pl->conn) {
-            if (o->status == THUMB_DONE || o->status == THUMB_SKIPPED)
-                rc = bb_wsclient_ack(c, j->delivery);
-            else
-                rc = bb_wsclient_nack(c, j->delivery, o->error, o->status == THUMB_FAILED);
-        }
-        BB_LOG_DEBUG("thumb", "timeline",
-                     "ev=%llu recv_us=%lld wait_us=%lld fetch_ms=%.3f image_ms=%.3f "
-                     "put_ms=%.3f work_us=%lld handoff_us=%lld",
-                     (unsigned long long)j->seq, (long long)j->t_recv_us,
-                     (long long)(j->t_start_us - j->t_recv_us), o->fetch_ms, o->image_ms, o->put_ms,
-                     (long long)(j->t_done_us - j->t_start_us),
-                     (long long)(real_us() - j->t_done_us));
-        if (rc < 0)
-            BB_LOG_DEBUG("thumb", "ack dropped", "delivery=%lld rc=%s", (long long)j->delivery,
-                         bb_strerror(rc));
-        job_free(j);
+    j->t_start_us = real_us();
+    thumb_handle(w->wc->cfg, w->s3, j->event, &j->outcome);
+    j->t_done_us = real_us();
+    log_outcome(j);
+    if (o->detail != NULL && o->status != THUMB_RETRY) {
+        cJSON *entries = thumb_entries(o->status, o->detail);
+        if (bb_wsclient_publish(c, NULL, entries) < 0)
+            BB_LOG_WARN("thumb", "could not queue the event", "ev=%llu",
+                        (unsigned long long)j->seq);
+        cJSON_Delete(entries);
     }
+    if (j->conn == w->conn) {
+        if (o->status == THUMB_DONE || o->status == THUMB_SKIPPED)
+            rc = bb_wsclient_ack(c, j->delivery);
+        else
+            rc = bb_wsclient_nack(c, j->delivery, o->error, o->status == THUMB_FAILED);
+    }
+    BB_LOG_DEBUG("thumb", "timeline",
+                 "ev=%llu worker=%d recv_us=%lld wait_us=%lld fetch_ms=%.3f image_ms=%.3f "
+                 "put_ms=%.3f work_us=%lld",
+                 (unsigned long long)j->seq, w->index, (long long)j->t_recv_us,
+                 (long long)(j->t_start_us - j->t_recv_us), o->fetch_ms, o->image_ms, o->put_ms,
+                 (long long)(j->t_done_us - j->t_start_us));
+    if (rc < 0)
+        BB_LOG_DEBUG("thumb", "ack dropped", "delivery=%lld rc=%s", (long long)j->delivery,
+                     bb_strerror(rc));
 }
 
-static void pool_stop(struct pool *pl)
+static void *worker_main(void *arg)
 {
-    pthread_mutex_lock(&pl->lock);
-    pl->quit = 1;
-    pthread_cond_broadcast(&pl->cond);
-    pthread_mutex_unlock(&pl->lock);
-    for (int i = 0; i < THUMB_WORKER_MAX; i++) {
-        if (pl->workers[i].started)
-            pthread_join(pl->workers[i].thread, NULL);
-        pl->workers[i].started = 0;
-        thumb_s3_session_free(pl->workers[i].s3);
-        pl->workers[i].s3 = NULL;
+    struct worker *w = arg;
+
+    for (;;) {
+        if (bb_wsclient_run(w->client, THUMB_WORKER_POLL_MS) == -ECANCELED)
+            break;
+        /* in arrival order; each publish and ack is queued before the next job */
+        for (int i = 0; i < w->njobs; i++) {
+            work(w, w->jobs[i]);
+            job_free(w->jobs[i]);
+            w->jobs[i] = NULL;
+        }
+        w->njobs = 0;
+        /* the acks just queued are written before the close (bb_wsclient.h) */
+        if (*w->stop && !w->stopping) {
+            w->stopping = 1;
+            bb_wsclient_stop(w->client);
+        }
     }
+    return NULL;
 }
 
 int thumb_worker_run(const struct thumb_worker_conf *wc, volatile sig_atomic_t *stop)
 {
-    struct bb_wsclient *c = NULL;
-    struct pool *pl;
-    int64_t deadline = 0;
-    int rc;
+    struct worker *ws;
+    int rc = BB_OK;
 
     if (wc->workers < 1 || wc->workers > THUMB_WORKER_MAX)
         return BB_EINVAL;
-    pl = bb_xcalloc(1, sizeof(*pl));
-    pthread_mutex_init(&pl->lock, NULL);
-    pthread_cond_init(&pl->cond, NULL);
-    bb_queue_init(&pl->done, NULL, NULL);
-    pl->wc = wc;
-
-    rc = bb_wsclient_new(wc->ws_host, wc->ws_port, wc->token, on_msg, pl, &c);
-    if (rc < 0)
-        goto out;
-    rc = bb_wsclient_join(c, wc->group, wc->workers, wc->visibility_timeout_s);
-    if (rc < 0)
-        goto out;
-    pl->client = c;
+    ws = bb_xcalloc((size_t)wc->workers, sizeof(*ws));
     for (int i = 0; i < wc->workers; i++) {
-        struct worker *w = &pl->workers[i];
-        w->pool = pl;
-        rc = thumb_s3_session_new(wc->s3, &w->s3);
+        struct worker *w = &ws[i];
+        w->wc = wc;
+        w->stop = stop;
+        w->index = i;
+        rc = bb_wsclient_new(wc->ws_host, wc->ws_port, wc->token, on_msg, w, &w->client);
+        if (rc == BB_OK)
+            rc = bb_wsclient_join(w->client, wc->group, 1, wc->visibility_timeout_s);
+        if (rc == BB_OK)
+            rc = thumb_s3_session_new(wc->s3, &w->s3);
         if (rc < 0)
             goto out;
-        if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+    }
+    for (int i = 0; i < wc->workers; i++) {
+        if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
             rc = BB_EAGAIN;
-            goto out;
-        }
-        w->started = 1;
-    }
-
-    for (;;) {
-        if (bb_wsclient_run(c, THUMB_WORKER_POLL_MS) == -ECANCELED)
+            *stop = 1; /* the ones started end within a loop slice */
             break;
-        drain(pl, c);
-        if (*stop && !pl->stopping) {
-            pl->stopping = 1;
-            deadline = mono_ms() + THUMB_WORKER_DRAIN_MS;
-            BB_LOG_INFO("thumb", "stopping", "in_progress=%d", pl->outstanding);
         }
-        if (pl->stopping && (pl->outstanding == 0 || mono_ms() >= deadline))
-            bb_wsclient_stop(c);
+        ws[i].started = 1;
     }
-    rc = BB_OK;
 out:
-    pool_stop(pl);
-    bb_wsclient_free(c);
-    bb_queue_cleanup(&pl->done, job_free);
-    while (pl->head != NULL) {
-        struct job *j = pl->head;
-        pl->head = j->next;
-        job_free(j);
+    for (int i = 0; i < wc->workers; i++) {
+        struct worker *w = &ws[i];
+        if (w->started)
+            pthread_join(w->thread, NULL);
+        for (int k = 0; k < w->njobs; k++)
+            job_free(w->jobs[k]);
+        bb_wsclient_free(w->client);
+        thumb_s3_session_free(w->s3);
     }
-    pthread_cond_destroy(&pl->cond);
-    pthread_mutex_destroy(&pl->lock);
-    free(pl);
+    free(ws);
     return rc;
 }

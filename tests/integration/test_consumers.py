@@ -11,7 +11,8 @@ bucketbridge-thumbnail and bucketbridge-logger it starts itself:
   kill; the logger has one "received" and one "ok" record
   for the upload, nothing in the dead-letter queue. The same bytes uploaded
   again make no new thumbnail and a "skipped" record, not a second "ok".
-- test_2_burst_scales_up_and_down: 200 uploads at once (boto3, 32 threads).
+- test_2_burst_scales_up_and_down: 200 uploads at once (boto3, 32 threads),
+  every fourth a generated 1600x1200 PNG so the backlog builds.
   Health, sampled every 100 ms, shows the thumbnail consumer running at its
   configured maximum while the backlog is deep, and back at its minimum once
   the queue has been idle for idle_seconds; every upload gets its thumbnail
@@ -74,6 +75,7 @@ IDLE_SECONDS = 1
 BURST = 200
 DEADLINE_S = 90.0
 BIG_W, BIG_H = 6000, 4000
+MID_NAME, MID_SIZE, MID_THUMB = "mid-1600x1200.png", (1600, 1200), (256, 192)
 
 # small fixtures showing the four quadrants upright, and their thumbnail sizes
 SMALL = {
@@ -326,8 +328,12 @@ class ConsumersTest(unittest.TestCase):
         for n in names:
             with open(os.path.join(FIXTURES, n), "rb") as f:
                 blobs[n] = f.read()
-        expect = {f"burst/{i:03d}-{names[i % len(names)]}": SMALL[names[i % len(names)]]
-                  for i in range(BURST)}
+        # every fourth upload a 1600x1200 PNG (tens of ms of work each), so the
+        # backlog outgrows one instance however fast the small ones go
+        blobs[MID_NAME] = png_quadrants(*MID_SIZE)
+        sizes = dict(SMALL, **{MID_NAME: MID_THUMB})
+        pick = [MID_NAME if i % 4 == 0 else names[i % len(names)] for i in range(BURST)]
+        expect = {f"burst/{i:03d}-{pick[i]}": sizes[pick[i]] for i in range(BURST)}
         restarts0 = self.consumer("thumbnail")["restarts"]
         samples, stop = [], threading.Event()
 
