@@ -164,12 +164,40 @@ int db_ready(struct db *db)
         db->full_durability ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
     if (db_exec(db, sync) < 0)
         return BB_EDB;
+    if (!db->full_durability)
+        return BB_OK; /* the caller runs db_checkpoint_file off the loop thread */
     /* the start-up writes went to the WAL unsynced, and with them the
      * header of a new state.db: after a power cut that file can be empty,
      * and SQLite then deletes the WAL when it opens it, every later synced
      * commit with it. A checkpoint copies them into state.db and syncs it
      * before the first request is served. */
     return db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+const char *db_path(struct db *db)
+{
+    return sqlite3_db_filename(db->sql, "main");
+}
+
+int db_checkpoint_file(const char *path)
+{
+    sqlite3 *s = NULL;
+    int rc = BB_EDB;
+
+    if (sqlite3_open_v2(path, &s, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+        goto out;
+    sqlite3_busy_timeout(s, 5000);
+    /* NORMAL: the WAL is synced before the copy, the database file after */
+    if (sqlite3_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL,
+                     NULL) != SQLITE_OK)
+        goto out;
+    rc = BB_OK;
+out:
+    if (rc < 0)
+        BB_LOG_WARN("db", "start-up checkpoint failed", "path=\"%s\" error=\"%s\"", path,
+                    s ? sqlite3_errmsg(s) : "out of memory");
+    sqlite3_close(s);
+    return rc;
 }
 
 void db_close(struct db *db)

@@ -36,8 +36,16 @@ struct db {
  * success free with db_close. */
 int db_open(struct db *db, const char *path, int full_durability);
 /** Ends start-up: commits are durable (NORMAL, or FULL with --durability
- * full) from here on. Start-up writes run with synchronous=OFF. */
+ * full) from here on. Start-up writes run with synchronous=OFF: with full
+ * durability a synced checkpoint puts them in the database file before
+ * this returns; otherwise the caller runs db_checkpoint_file(db_path(db))
+ * off the loop thread (the start-up's file syncs cost milliseconds here). */
 int db_ready(struct db *db);
+/** The database file's path (borrowed from SQLite; valid while open). */
+const char *db_path(struct db *db);
+/** On a connection of its own: checkpoints @path's WAL into the database
+ * file, syncing both. Returns 0 or BB_EDB (logged). Any thread. */
+int db_checkpoint_file(const char *path);
 void db_close(struct db *db);
 /** Runs SQL without results. Returns 0 or BB_EDB (logged). */
 int db_exec(struct db *db, const char *sql);

@@ -31,12 +31,14 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #define CONN_MAX_HELD (HTTP_MAX_HEAD + 64 * 1024) /* buffered input cap */
 #define CONN_FILE_CHUNK (128 * 1024)
+#define CONN_SENDFILE_MAX (4 * 1024 * 1024) /* per writable turn: others get theirs */
 #define CONN_DISCARD_MAX (64ull * 1024 * 1024) /* read and drop at most this */
 /* Timeouts (config "http": idle, head, body seconds) and the connection cap
  * (config http.max_connections, lowered to fit the descriptor limit) are in
@@ -571,6 +573,34 @@ static int write_more(struct http_conn *c)
         if (w < 0)
             return -1;
         if (r->resp_fd >= 0 && r->resp_file_len > 0) {
+            lws_callback_on_writable(c->wsi);
+            return 0;
+        }
+    } else if (r->resp_fd >= 0 && r->resp_file_len > 0 && !r->tls) {
+        /* plain TCP: the kernel copies from the page cache to the socket
+         * (lws holds nothing of ours here: a partly sent head is flushed
+         * by lws before it calls us writable again) */
+        off_t off = (off_t)r->resp_file_off;
+        size_t want =
+            r->resp_file_len < CONN_SENDFILE_MAX ? (size_t)r->resp_file_len : CONN_SENDFILE_MAX;
+        ssize_t n;
+        if (lws_partial_buffered(c->wsi)) {
+            lws_callback_on_writable(c->wsi);
+            return 0;
+        }
+        n = sendfile(lws_get_socket_fd(c->wsi), r->resp_fd, &off, want);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            lws_callback_on_writable(c->wsi);
+            return 0;
+        }
+        if (n <= 0) {
+            BB_LOG_ERROR("http", "object file send failed", "req=%s error=\"%s\"", r->request_id,
+                         n < 0 ? strerror(errno) : "short file");
+            return -1; /* cannot keep the framing honest: drop the connection */
+        }
+        r->resp_file_off += (uint64_t)n;
+        r->resp_file_len -= (uint64_t)n;
+        if (r->resp_file_len > 0) {
             lws_callback_on_writable(c->wsi);
             return 0;
         }

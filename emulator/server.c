@@ -8,6 +8,7 @@
 #include "reset.h"
 #include "bb_err.h"
 #include "bb_log.h"
+#include "bb_mem.h"
 #include "config.h"
 #include "http_conn.h"
 #include "store.h"
@@ -115,6 +116,18 @@ static void step_done(const char *step, double *t)
     *t = now;
 }
 
+/* the start-up's writes into the database file, synced, off the loop */
+static void checkpoint_run(void *arg)
+{
+    db_checkpoint_file(arg);
+}
+
+static void checkpoint_done(void *arg, int cancelled)
+{
+    (void)cancelled;
+    free(arg);
+}
+
 int server_init(struct server *srv, const struct config *cfg)
 {
     double t = mono_ms();
@@ -137,10 +150,11 @@ int server_init(struct server *srv, const struct config *cfg)
         return rc;
     }
     bus_s3_attach(srv->bus, srv->store);
+    step_done("bus", &t);
     rc = db_ready(store_get_db(srv->store));
     if (rc < 0)
         return rc;
-    step_done("bus", &t);
+    step_done("checkpoint", &t);
 
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_bridge);
     memset(&info, 0, sizeof(info));
@@ -184,6 +198,11 @@ int server_init(struct server *srv, const struct config *cfg)
     step_done("ws", &t);
     reset_sweep_trash(cfg->data_dir);
     srv->worker = worker_new(srv->lws);
+    if (!cfg->durability_full && srv->worker != NULL)
+        worker_submit(srv->worker, checkpoint_run, checkpoint_done,
+                      bb_xstrdup(db_path(store_get_db(srv->store))));
+    else if (!cfg->durability_full)
+        db_checkpoint_file(db_path(store_get_db(srv->store)));
     srv->scan = watch_scan_new(srv->store, cfg, srv->worker, srv->lws);
     if (cfg->watcher_enabled)
         srv->watch = watch_start(cfg->data_dir, srv->lws, srv->scan);

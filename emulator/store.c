@@ -136,12 +136,16 @@ int store_open(const struct config *cfg, struct store **out)
     st->data_dir = bb_xstrdup(cfg->data_dir);
     st->tmp_dir = bb_xasprintf("%s/.bucketbridge/tmp", cfg->data_dir);
     st->durable = cfg->durability_full;
-    rc = mkdir_p(st->tmp_dir);
+    /* tmp/ itself is made by the first upload (store_tmp.h): a first
+     * start creates one file fewer */
+    dbpath = bb_xasprintf("%s/.bucketbridge", cfg->data_dir);
+    rc = mkdir_p(dbpath);
     if (rc < 0) {
-        BB_LOG_ERROR("store", "cannot create data dir", "path=\"%s\" error=\"%s\"", st->tmp_dir,
+        BB_LOG_ERROR("store", "cannot create data dir", "path=\"%s\" error=\"%s\"", dbpath,
                      bb_strerror(rc));
         goto out;
     }
+    free(dbpath);
     sweep_tmp(st->tmp_dir);
     st->tmp = store_tmp_new(st->tmp_dir);
     dbpath = bb_xasprintf("%s/.bucketbridge/state.db", cfg->data_dir);

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define STORE_TMP_POOL 32
@@ -37,6 +38,8 @@ static int create(const char *dir, int *fd, char **path)
 {
     char *p = bb_xasprintf("%s/spare-%d-%lu", dir, (int)getpid(), atomic_fetch_add(&g_seq, 1) + 1);
     int f = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (f < 0 && errno == ENOENT && (mkdir(dir, 0755) == 0 || errno == EEXIST))
+        f = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644); /* the first upload */
     if (f < 0) {
         int e = errno;
         free(p);

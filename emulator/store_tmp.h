@@ -11,6 +11,9 @@
 
 struct store_tmp;
 
+/* @dir is made by the first file created in it when it does not exist
+ * (its parent must). */
+
 /** Starts the filling thread for files in @dir (copied). Returns a new pool
  * (free with store_tmp_free); NULL only if the thread cannot start, in which
  * case store_tmp_take on NULL creates files directly. */

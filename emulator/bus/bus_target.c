@@ -390,6 +390,13 @@ static int start_command(struct bus_runner *rn, int64_t id, const struct bus_tar
     logpath = bb_xasprintf("%s/commands.log", logdir);
     a->stdin_path = bb_xasprintf("%s/.bucketbridge/tmp/cmd-%lld", cfg->data_dir, (long long)id);
     in_fd = open(a->stdin_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (in_fd < 0 && errno == ENOENT) {
+        /* tmp/ is made by the first upload or command (store_tmp.h) */
+        char *tmpdir = bb_xasprintf("%s/.bucketbridge/tmp", cfg->data_dir);
+        mkdir(tmpdir, 0755);
+        free(tmpdir);
+        in_fd = open(a->stdin_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    }
     log_fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (in_fd < 0 || write(in_fd, payload, len) != (ssize_t)len || lseek(in_fd, 0, SEEK_SET) < 0) {
         struct bus_attempt_result res;

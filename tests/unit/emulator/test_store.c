@@ -205,13 +205,20 @@ static void test_store_open_creates_the_data_dir_and_configured_buckets(void **s
     assert_non_null(store_get_index(f->st));
     assert_int_equal(kind(f->data), 'd');
     assert_kind(f, ".bucketbridge", 'd');
-    assert_kind(f, ".bucketbridge/tmp", 'd');
+    assert_kind(f, ".bucketbridge/tmp", 0); /* made by the first upload */
     assert_kind(f, ".bucketbridge/state.db", 'f');
     assert_kind(f, "my-raw-images", 'd');
     assert_kind(f, "my-thumbnails", 'd');
     assert_int_equal(store_bucket_exists(f->st, "my-raw-images"), 1);
     assert_int_equal(store_bucket_exists(f->st, "my-thumbnails"), 1);
     assert_int_equal(store_bucket_exists(f->st, "not-configured"), 0);
+    int fd = -1;
+    char *tmp = NULL;
+    assert_int_equal(store_tmp_create(f->st, &fd, &tmp), 0);
+    assert_kind(f, ".bucketbridge/tmp", 'd');
+    close(fd);
+    unlink(tmp);
+    free(tmp);
 }
 
 static void test_store_open_creates_a_nested_data_dir(void **state)
@@ -223,7 +230,7 @@ static void test_store_open_creates_a_nested_data_dir(void **state)
     free(f->cfg.data_dir);
     f->cfg.data_dir = deep;
     open_store(f);
-    assert_kind(f, "a/b/c/.bucketbridge/tmp", 'd');
+    assert_kind(f, "a/b/c/.bucketbridge", 'd');
     assert_kind(f, "a/b/c/my-raw-images", 'd');
 }
 
