@@ -30,24 +30,24 @@
 
 #include <cjson/cJSON.h>
 #include <libwebsockets.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #define RING_CAP 4096
+#define RING_MEMO 4 /* distinct patterns remembered per ring event */
 #define OUTQ_MAX_BYTES (8 * 1024 * 1024)
 #define OUTQ_MAX_COUNT 4096
 #define GROUP_TICK_US (100 * 1000)
 #define SCAN_PER_WRITE 256
-#define CATCHUP_BATCH 32      /* journal events queued per catch-up read, at most */
-#define WS_WRITES_PER_TURN 64 /* messages written per writable callback, at most */
-#define GROUP_TAKE_MAX 8      /* deliveries handed to a member per queue query */
+#define CATCHUP_BATCH 32            /* journal events queued per catch-up read, at most */
+#define OUT_TURN_BYTES (256 * 1024) /* framed per writable turn, about (one more may pass) */
+#define OUT_TURN_MSGS 512           /* messages framed per writable turn, at most */
+#define OUT_LIMIT (2 * 1024 * 1024) /* the turn buffer's cap: OUT_TURN_BYTES + one message */
+#define GROUP_TAKE_MAX 8            /* deliveries handed to a member per queue query */
 #define MAX_GROUPS 64
 
 struct out_msg {
@@ -59,10 +59,11 @@ struct out_msg {
 struct sub {
     int used;
     char id[64];
-    struct bus_pattern *pattern;
-    char *bus;       /* the event bus followed; NULL: the default bus */
-    uint64_t cursor; /* last seq considered */
-    int live;        /* caught up once: lag applies */
+    char idq[400];       /* id as a JSON string (quoted, escaped), made once */
+    struct pat *pattern; /* NULL: every event */
+    char *bus;           /* the event bus followed; NULL: the default bus */
+    uint64_t cursor;     /* last seq considered */
+    int live;            /* caught up once: lag applies */
     int paused;
 };
 
@@ -93,8 +94,26 @@ struct client {
 struct ring_ev {
     uint64_t seq;
     char *body;
+    size_t body_len;
     const char *bus; /* the event's bus: in body's allocation, after its NUL */
     cJSON *parsed;
+    /* match results of the patterns tried on it so far (struct pat ids):
+     * subscribers with the same pattern share one match per event */
+    struct {
+        uint64_t pat;
+        int hit;
+    } memo[RING_MEMO];
+    int nmemo;
+};
+
+/* A compiled pattern shared by every subscription with the same text. Ids
+ * are never reused, so a ring event's memo cannot mistake one for another. */
+struct pat {
+    struct pat *next;
+    uint64_t id;
+    char *text;
+    struct bus_pattern *p;
+    int refs;
 };
 
 struct group_stats {
@@ -113,7 +132,70 @@ static struct {
     int ticking;
     struct group_stats groups[MAX_GROUPS];
     int ngroups;
+    struct bb_buf out; /* the writable turn's frames (loop thread) */
+    struct pat *pats;  /* compiled patterns in use */
+    uint64_t next_pat;
 } g;
+
+/* The shared compiled pattern for @text: 0 and *out (release with
+ * pat_put), or BB_EINVAL with the compiler's message in @err. */
+static int pat_get(const char *text, struct pat **out, char *err, size_t errlen)
+{
+    struct bus_pattern *p = NULL;
+    struct pat *e;
+
+    for (e = g.pats; e != NULL; e = e->next) {
+        if (strcmp(e->text, text) == 0) {
+            e->refs++;
+            *out = e;
+            return BB_OK;
+        }
+    }
+    if (bus_pattern_compile(text, strlen(text), &p, err, errlen) < 0)
+        return BB_EINVAL;
+    e = bb_xcalloc(1, sizeof(*e));
+    e->id = ++g.next_pat;
+    e->text = bb_xstrdup(text);
+    e->p = p;
+    e->refs = 1;
+    e->next = g.pats;
+    g.pats = e;
+    *out = e;
+    return BB_OK;
+}
+
+static void pat_put(struct pat *e)
+{
+    if (e == NULL || --e->refs > 0)
+        return;
+    for (struct pat **pp = &g.pats; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == e) {
+            *pp = e->next;
+            break;
+        }
+    }
+    bus_pattern_free(e->p);
+    free(e->text);
+    free(e);
+}
+
+/* Does ring event @e match @p (NULL: everything)? */
+static int ring_match(struct ring_ev *e, const struct pat *p)
+{
+    int hit;
+    if (p == NULL)
+        return 1;
+    for (int i = 0; i < e->nmemo; i++)
+        if (e->memo[i].pat == p->id)
+            return e->memo[i].hit;
+    hit = bus_pattern_match(p->p, e->parsed) == 1;
+    if (e->nmemo < RING_MEMO) {
+        e->memo[e->nmemo].pat = p->id;
+        e->memo[e->nmemo].hit = hit;
+        e->nmemo++;
+    }
+    return hit;
+}
 
 static int64_t now_ms(void)
 {
@@ -238,6 +320,7 @@ static void ring_fill(void)
         memcpy(e->body, body, blen + 1);
         memcpy(e->body + blen + 1, bus, ulen + 1);
         e->bus = e->body + blen + 1;
+        e->body_len = blen;
         e->parsed = cJSON_Parse(e->body);
     }
     db_stmt_done(s);
@@ -247,28 +330,59 @@ static void ring_fill(void)
 
 static void sub_clear(struct sub *s)
 {
-    bus_pattern_free(s->pattern);
+    pat_put(s->pattern);
     free(s->bus);
     memset(s, 0, sizeof(*s));
 }
 
-/* Sends one event message for @s. */
-static void send_event(struct client *c, struct sub *s, uint64_t seq, const char *body)
+/* ---- the writable turn: frames built in one buffer, written at once ---- */
+
+/* Appends a WebSocket text frame header for a @len-byte payload (server to
+ * client: unmasked, RFC 6455 5.2). */
+static void frame_head(struct bb_buf *b, size_t len)
 {
-    struct bb_buf b;
-    char idq[160];
-    cJSON *id = cJSON_CreateString(s->id);
-    char *idt = cJSON_PrintUnformatted(id);
-    snprintf(idq, sizeof(idq), "%s", idt);
-    cJSON_free(idt);
-    cJSON_Delete(id);
-    bb_buf_init(&b, WS_MAX_MESSAGE * 8);
-    bb_buf_appendf(&b, "{\"type\":\"event\",\"sub\":%s,\"seq\":%llu,\"event\":", idq,
-                   (unsigned long long)seq);
-    bb_buf_appends(&b, body);
-    bb_buf_appends(&b, "}");
-    enqueue(c, b.data, b.len);
-    bb_buf_cleanup(&b);
+    unsigned char h[10];
+    size_t n;
+
+    h[0] = 0x81; /* FIN, text */
+    if (len < 126) {
+        h[1] = (unsigned char)len;
+        n = 2;
+    } else if (len < 65536) {
+        h[1] = 126;
+        h[2] = (unsigned char)(len >> 8);
+        h[3] = (unsigned char)len;
+        n = 4;
+    } else {
+        h[1] = 127;
+        for (int i = 0; i < 8; i++)
+            h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+        n = 10;
+    }
+    bb_buf_append(b, h, n);
+}
+
+/* Frames one event message for @s into the turn buffer @b. */
+static void send_event(struct bb_buf *b, struct sub *s, uint64_t seq, const char *body, size_t blen)
+{
+    static const char t1[] = "{\"type\":\"event\",\"sub\":";
+    static const char t2[] = ",\"seq\":";
+    static const char t3[] = ",\"event\":";
+    char num[24];
+    size_t nn = 0, ql = strlen(s->idq);
+    /* by hand, not printf: this runs once per event per subscriber */
+    do {
+        num[sizeof(num) - 1 - nn++] = (char)('0' + seq % 10);
+        seq /= 10;
+    } while (seq > 0);
+    frame_head(b, sizeof(t1) - 1 + ql + sizeof(t2) - 1 + nn + sizeof(t3) - 1 + blen + 1);
+    bb_buf_append(b, t1, sizeof(t1) - 1);
+    bb_buf_append(b, s->idq, ql);
+    bb_buf_append(b, t2, sizeof(t2) - 1);
+    bb_buf_append(b, num + sizeof(num) - nn, nn);
+    bb_buf_append(b, t3, sizeof(t3) - 1);
+    bb_buf_append(b, body, blen);
+    bb_buf_append(b, "}", 1);
 }
 
 /* Journal read for cursors older than the ring: scans at most
@@ -276,7 +390,7 @@ static void send_event(struct client *c, struct sub *s, uint64_t seq, const char
  * matching ones (one query per batch, not per event: a subscriber that
  * starts far behind catches up at the journal's read speed). Returns 1 when
  * at least one was sent. */
-static int catch_up(struct client *c, struct sub *s)
+static int catch_up(struct client *c, struct sub *s, struct bb_buf *b)
 {
     struct db *db = store_get_db(g.srv->store);
     sqlite3_stmt *st = NULL;
@@ -293,8 +407,8 @@ static int catch_up(struct client *c, struct sub *s)
         uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
         const char *body = (const char *)sqlite3_column_text(st, 1);
         cJSON *ev = s->pattern ? cJSON_Parse(body) : NULL;
-        if (s->pattern == NULL || (ev != NULL && bus_pattern_match(s->pattern, ev) == 1)) {
-            send_event(c, s, seq, body);
+        if (s->pattern == NULL || (ev != NULL && bus_pattern_match(s->pattern->p, ev) == 1)) {
+            send_event(b, s, seq, body, strlen(body));
             sent++;
         }
         cJSON_Delete(ev);
@@ -304,14 +418,15 @@ static int catch_up(struct client *c, struct sub *s)
     return sent > 0;
 }
 
-/* Advances @s by at most SCAN_PER_WRITE events; 1 when an event was sent. */
-static int sub_step(struct client *c, struct sub *s)
+/* Advances @s by at most SCAN_PER_WRITE events; 1 when an event was
+ * framed into @b. */
+static int sub_step(struct client *c, struct sub *s, struct bb_buf *b)
 {
     uint64_t last = g.ring_last;
     if (s->paused)
         return 0;
     if (s->cursor < g.ring_first)
-        return catch_up(c, s);
+        return catch_up(c, s, b);
     for (int n = 0; n < SCAN_PER_WRITE && s->cursor < last; n++) {
         uint64_t seq = s->cursor + 1;
         struct ring_ev *e = ring_at(seq);
@@ -319,8 +434,8 @@ static int sub_step(struct client *c, struct sub *s)
         if (e == NULL || e->body == NULL || e->parsed == NULL ||
             strcmp(e->bus, s->bus ? s->bus : BUS_DEFAULT) != 0)
             continue;
-        if (s->pattern == NULL || bus_pattern_match(s->pattern, e->parsed) == 1) {
-            send_event(c, s, seq, e->body);
+        if (ring_match(e, s->pattern)) {
+            send_event(b, s, seq, e->body, e->body_len);
             if (s->cursor >= last)
                 s->live = 1; /* caught up: from now on it can lag */
             return 1;
@@ -426,7 +541,7 @@ static void op_subscribe(struct client *c, const cJSON *m)
     const cJSON *busv = cJSON_GetObjectItemCaseSensitive(m, "bus");
     const struct bus_eventbus *eb =
         bus_eventbuses_find(bus_get_eventbuses(g.srv->bus), BUS_DEFAULT);
-    struct bus_pattern *p = NULL;
+    struct pat *p = NULL;
     struct sub *slot = NULL;
     const char *why = NULL;
     uint64_t cursor;
@@ -461,7 +576,7 @@ static void op_subscribe(struct client *c, const cJSON *m)
             text = bb_xstrdup(t);
             cJSON_free(t);
         }
-        int rc = bus_pattern_compile(text, strlen(text), &p, err, sizeof(err));
+        int rc = pat_get(text, &p, err, sizeof(err));
         free(text);
         if (rc < 0) {
             char msg[600];
@@ -471,7 +586,7 @@ static void op_subscribe(struct client *c, const cJSON *m)
         }
     }
     if (parse_from(cJSON_GetObjectItemCaseSensitive(m, "from"), &cursor, &why) < 0) {
-        bus_pattern_free(p);
+        pat_put(p);
         send_error(c, id, why);
         return;
     }
@@ -486,12 +601,19 @@ static void op_subscribe(struct client *c, const cJSON *m)
         if (!c->subs[i].used)
             slot = &c->subs[i];
     if (slot == NULL) {
-        bus_pattern_free(p);
+        pat_put(p);
         send_error(c, id, "too many subscriptions on this connection (16 at most)");
         return;
     }
     slot->used = 1;
     snprintf(slot->id, sizeof(slot->id), "%s", id);
+    {
+        cJSON *q = cJSON_CreateString(id);
+        char *qt = q ? cJSON_PrintUnformatted(q) : NULL;
+        snprintf(slot->idq, sizeof(slot->idq), "%s", qt ? qt : "\"\"");
+        cJSON_free(qt);
+        cJSON_Delete(q);
+    }
     slot->pattern = p;
     slot->bus = strcmp(eb->name, BUS_DEFAULT) != 0 ? bb_xstrdup(eb->name) : NULL;
     slot->cursor = cursor;
@@ -1026,6 +1148,7 @@ int ws_conn_start(struct server *srv)
 {
     memset(&g, 0, sizeof(g));
     g.srv = srv;
+    bb_buf_init(&g.out, OUT_LIMIT);
     g.ring_first = g.ring_last = bus_last_seq(srv->bus);
     bus_set_observer(srv->bus, on_bus_kick, NULL);
     return BB_OK;
@@ -1044,6 +1167,7 @@ void ws_conn_stop(struct server *srv)
         cJSON_Delete(e->parsed);
         memset(e, 0, sizeof(*e));
     }
+    bb_buf_cleanup(&g.out);
     g.srv = NULL;
 }
 
@@ -1104,14 +1228,6 @@ static void client_free(struct client *c)
     free(c);
 }
 
-/* TCP_CORK on or off for @wsi's socket; 1 when set (0 on a socket that is
- * not TCP: the TLS bridge's socketpair) */
-static int cork(struct lws *wsi, int on)
-{
-    int fd = lws_get_socket_fd(wsi);
-    return fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on)) == 0;
-}
-
 int ws_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t len)
 {
     struct client **pc = user;
@@ -1159,49 +1275,55 @@ int ws_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t l
         bb_buf_reset(&c->rx);
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE: {
+        struct bb_buf *b = &g.out;
+        static const unsigned char pre[LWS_PRE];
+        int msgs = 0;
         if (c == NULL || c->closing)
             return 0;
         /* what is sent must be committed first (group commit, db.h) */
         if (db_flush(store_get_db(g.srv->store)) < 0)
             return -1;
-        /* several messages per turn while the socket takes them (one per
-         * turn left a busy subscriber a whole loop turn behind per event),
-         * corked: the kernel sends them as one segment instead of running
-         * TCP's transmit path (on loopback, the receiver's too) per
-         * message, most of the cost of a fan-out */
-        int corked = (c->oq_count > 1 || subs_pending(c)) && cork(wsi, 1);
-        for (int budget = WS_WRITES_PER_TURN; budget > 0; budget--) {
-            if (c->oq_head == NULL) {
-                for (int k = 0; k < WS_MAX_SUBS; k++) {
-                    struct sub *s = &c->subs[(c->next_sub + k) % WS_MAX_SUBS];
-                    if (!s->used || s->paused)
-                        continue;
-                    if (sub_step(c, s)) {
-                        c->next_sub = (c->next_sub + k + 1) % WS_MAX_SUBS;
-                        break;
-                    }
+        /* every message of the turn framed into one buffer and written by
+         * one send: a subscriber behind by many events gets them in one
+         * segment, and the kernel's transmit path (on loopback, the
+         * receiver's too: most of the cost of a fan-out) runs once per
+         * turn, not once per message. lws writes it raw (LWS_WRITE_HTTP
+         * skips its framing) and keeps what the socket does not take,
+         * sending that first at the next writable turn. */
+        bb_buf_reset(b);
+        bb_buf_append(b, pre, LWS_PRE);
+        while (msgs < OUT_TURN_MSGS && b->len < LWS_PRE + OUT_TURN_BYTES && !c->closing) {
+            if (c->oq_head != NULL) {
+                struct out_msg *m = c->oq_head;
+                c->oq_head = m->next;
+                if (c->oq_head == NULL)
+                    c->oq_tail = NULL;
+                c->oq_bytes -= m->len;
+                c->oq_count--;
+                frame_head(b, m->len);
+                bb_buf_append(b, m->data + LWS_PRE, m->len);
+                free(m);
+                msgs++;
+                continue;
+            }
+            int sent = 0;
+            for (int k = 0; k < WS_MAX_SUBS; k++) {
+                struct sub *s = &c->subs[(c->next_sub + k) % WS_MAX_SUBS];
+                if (!s->used || s->paused)
+                    continue;
+                if (sub_step(c, s, b)) {
+                    c->next_sub = (c->next_sub + k + 1) % WS_MAX_SUBS;
+                    sent = 1;
+                    break;
                 }
             }
-            if (c->oq_head == NULL || c->closing)
+            if (!sent)
                 break;
-            struct out_msg *m = c->oq_head;
-            c->oq_head = m->next;
-            if (c->oq_head == NULL)
-                c->oq_tail = NULL;
-            c->oq_bytes -= m->len;
-            c->oq_count--;
-            int w = lws_write(wsi, m->data + LWS_PRE, m->len, LWS_WRITE_TEXT);
-            free(m);
-            if (w < 0) {
-                if (corked)
-                    cork(wsi, 0);
-                return -1;
-            }
-            if (lws_send_pipe_choked(wsi))
-                break;
+            msgs++;
         }
-        if (corked)
-            cork(wsi, 0);
+        if (b->len > LWS_PRE && lws_write(wsi, (unsigned char *)b->data + LWS_PRE, b->len - LWS_PRE,
+                                          LWS_WRITE_HTTP) < 0)
+            return -1;
         if (c->oq_head != NULL || subs_pending(c))
             lws_callback_on_writable(wsi);
         return 0;
