@@ -8,6 +8,13 @@
  * older) only when lws says the socket is writable. So a client that stops
  * reading costs nothing but its cursor, and is told it lagged once it falls
  * WS_LAG_LIMIT events behind.
+ *
+ * A writable turn frames everything it has for the connection (queued
+ * messages first, then live events, up to OUT_TURN_MSGS or OUT_TURN_BYTES)
+ * into one buffer and hands it to lws in one raw write: one send per
+ * connection per turn, which is what makes a 100-subscriber fan-out cheap.
+ * Subscriptions with the same pattern text share one compiled pattern
+ * (struct pat), and a ring event remembers its match per pattern.
  */
 #include "ws_conn.h"
 #include "bb_buf.h"
