@@ -182,6 +182,47 @@ static void test_bb_checksum_crcs_match_bitwise_reference_at_every_offset(void *
     }
 }
 
+/* Long inputs take the folding (PCLMULQDQ) and SSE4.2 paths where the CPU
+ * has them: lengths around the 64- and 16-byte block edges, unaligned
+ * starts, and the same bytes fed in three uneven pieces. */
+static void test_bb_checksum_crcs_match_bitwise_reference_on_long_inputs(void **state)
+{
+    static unsigned char data[70000];
+    static const size_t sizes[] = {63,  64,  65,  79,   80,   127,   128,       129,
+                                   191, 192, 255, 1000, 4096, 65536, 65537 + 13};
+    unsigned char raw[BB_CHECKSUM_MAX_RAW];
+    struct bb_checksum c;
+
+    (void)state;
+    fill_pattern(data, sizeof(data));
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        for (size_t off = 0; off < 3; off++) {
+            size_t n = sizes[i];
+            uint64_t want64 = ref_crc64nvme(data + off, n);
+            uint32_t want32 = ref_crc32c(data + off, n);
+            size_t cut1 = n / 3, cut2 = n / 3 + n / 5;
+
+            bb_checksum_init(&c, BB_CHECKSUM_CRC64NVME);
+            bb_checksum_update(&c, data + off, n);
+            assert_int_equal(bb_checksum_final_raw(&c, raw), 8);
+            assert_true(raw_be(raw, 8) == want64);
+
+            bb_checksum_init(&c, BB_CHECKSUM_CRC64NVME);
+            bb_checksum_update(&c, data + off, cut1);
+            bb_checksum_update(&c, data + off + cut1, cut2 - cut1);
+            bb_checksum_update(&c, data + off + cut2, n - cut2);
+            assert_int_equal(bb_checksum_final_raw(&c, raw), 8);
+            assert_true(raw_be(raw, 8) == want64);
+
+            bb_checksum_init(&c, BB_CHECKSUM_CRC32C);
+            bb_checksum_update(&c, data + off, cut1);
+            bb_checksum_update(&c, data + off + cut1, n - cut1);
+            assert_int_equal(bb_checksum_final_raw(&c, raw), 4);
+            assert_int_equal(raw_be(raw, 4), want32);
+        }
+    }
+}
+
 static void test_bb_checksum_init_after_final_starts_over(void **state)
 {
     struct bb_checksum c;
@@ -275,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_bb_checksum_none_yields_empty_value),
         cmocka_unit_test(test_bb_checksum_streaming_in_odd_pieces_equals_one_shot),
         cmocka_unit_test(test_bb_checksum_crcs_match_bitwise_reference_at_every_offset),
+        cmocka_unit_test(test_bb_checksum_crcs_match_bitwise_reference_on_long_inputs),
         cmocka_unit_test(test_bb_checksum_init_after_final_starts_over),
         cmocka_unit_test(test_bb_checksum_cleanup_without_final_frees_digest),
         cmocka_unit_test(test_bb_checksum_raw_len_per_alg),
