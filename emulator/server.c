@@ -6,6 +6,7 @@
  */
 #include "server.h"
 #include "reset.h"
+#include "s3_bodyhash.h"
 #include "bb_err.h"
 #include "bb_log.h"
 #include "bb_mem.h"
@@ -257,4 +258,5 @@ void server_cleanup(struct server *srv)
     tls_cleanup(srv);
     store_free(srv->store);
     srv->store = NULL;
+    s3_bodyhash_shutdown(); /* every upload is freed with its connection */
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* s3_body: decode, hash, verify and spool a request body. */
 #include "s3_body.h"
+#include "s3_bodyhash.h"
 #include "bb_err.h"
 #include "bb_log.h"
 #include "bb_mem.h"
@@ -163,16 +164,21 @@ enum s3_error s3_body_begin(struct s3_req *q, int to_file, size_t mem_cap,
             BB_LOG_ERROR("s3", "cannot create temporary file", "error=\"%s\"", bb_strerror(rc));
             return fail(b, S3E_INTERNAL_ERROR, NULL);
         }
-        b->wbuf = bb_xmalloc(S3_BODY_WBUF);
+        if (b->declared_len != UINT64_MAX && b->declared_len >= S3_BODYHASH_MIN)
+            b->bh = s3_bodyhash_new();
+        if (b->bh != NULL)
+            b->hbuf = s3_bodyhash_buffer(b->bh);
+        else
+            b->wbuf = bb_xmalloc(S3_BODY_WBUF);
     }
     return S3E_NONE;
 }
 
-static int flush(struct s3_body *b)
+static int write_all(int fd, const void *p, size_t n)
 {
     size_t off = 0;
-    while (off < b->wlen) {
-        ssize_t w = write(b->fd, b->wbuf + off, b->wlen - off);
+    while (off < n) {
+        ssize_t w = write(fd, (const char *)p + off, n - off);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
@@ -180,8 +186,27 @@ static int flush(struct s3_body *b)
         }
         off += (size_t)w;
     }
-    b->wlen = 0;
     return BB_OK;
+}
+
+/* Writes the filled bh buffer and hands it to the hashing thread. */
+static int flush_hashed(struct s3_body *b)
+{
+    int rc = write_all(b->fd, b->hbuf, b->wlen);
+    s3_bodyhash_submit(b->bh, b->wlen);
+    b->wlen = 0;
+    b->hbuf = NULL;
+    return rc;
+}
+
+static int flush(struct s3_body *b)
+{
+    int rc;
+    if (b->bh != NULL)
+        return b->wlen > 0 ? flush_hashed(b) : BB_OK;
+    rc = write_all(b->fd, b->wbuf, b->wlen);
+    b->wlen = 0;
+    return rc;
 }
 
 /* Payload bytes (after aws-chunked decoding). */
@@ -194,7 +219,8 @@ static int payload(void *arg, const char *p, size_t n)
         fail(b, S3E_INCOMPLETE_BODY, "The body is longer than the declared length.");
         return BB_ETOOBIG;
     }
-    bb_hash_update(b->md5, p, n);
+    if (b->bh == NULL)
+        bb_hash_update(b->md5, p, n);
     if (b->sha256 != NULL)
         bb_hash_update(b->sha256, p, n);
     if (b->ck_alg != BB_CHECKSUM_NONE)
@@ -207,14 +233,21 @@ static int payload(void *arg, const char *p, size_t n)
         return BB_OK;
     }
     while (n > 0) {
-        size_t take = S3_BODY_WBUF - b->wlen;
+        size_t cap = b->bh != NULL ? S3_BODYHASH_BUF : S3_BODY_WBUF;
+        size_t take = cap - b->wlen;
+        int rc;
+        if (b->bh != NULL && b->hbuf == NULL)
+            b->hbuf = s3_bodyhash_buffer(b->bh); /* waits while all are being hashed */
         if (take > n)
             take = n;
-        memcpy(b->wbuf + b->wlen, p, take);
+        memcpy(b->bh != NULL ? (char *)b->hbuf + b->wlen : b->wbuf + b->wlen, p, take);
         b->wlen += take;
         p += take;
         n -= take;
-        if (b->wlen == S3_BODY_WBUF && flush(b) < 0) {
+        if (b->wlen < cap)
+            continue;
+        rc = flush(b);
+        if (rc < 0) {
             fail(b, S3E_INTERNAL_ERROR, "Writing the upload to disk failed.");
             return BB_EINVAL;
         }
@@ -269,11 +302,15 @@ enum s3_error s3_body_finish(struct s3_req *q)
         if (flush(b) < 0)
             return fail(b, S3E_INTERNAL_ERROR, "Writing the upload to disk failed.");
     }
-    bb_hash_final(b->md5, md5);
+    if (b->bh != NULL)
+        s3_bodyhash_final(b->bh, md5);
+    else
+        bb_hash_final(b->md5, md5);
     bb_hex(md5, BB_MD5_LEN, b->etag);
     if (b->has_content_md5 && memcmp(md5, b->content_md5, BB_MD5_LEN) != 0)
-        return fail(b, S3E_BAD_DIGEST, "The Content-MD5 you specified did not match what we "
-                                       "received.");
+        return fail(b, S3E_BAD_DIGEST,
+                    "The Content-MD5 you specified did not match what we "
+                    "received.");
     if (b->sha256 != NULL) {
         unsigned char d[BB_SHA256_LEN];
         char hex[65];
@@ -311,6 +348,7 @@ void s3_body_cleanup(struct s3_body *b)
         free(b->tmp_path);
     }
     free(b->wbuf);
+    s3_bodyhash_free(b->bh); /* after the buffers in flight are hashed */
     bb_buf_cleanup(&b->mem);
     s3_chunked_free(b->dec);
     bb_hash_free(b->md5);

@@ -4,6 +4,8 @@
  *   transport-decoded bytes -> aws-chunked decoding (s3_chunked) ->
  *   MD5 (ETag, Content-MD5), x-amz-content-sha256, x-amz-checksum-* ->
  *   a temporary file (uploads) or a capped memory buffer (XML bodies).
+ * An upload of S3_BODYHASH_MIN bytes or more has its MD5 computed on the
+ * hashing thread (s3_bodyhash.h) while the loop goes on.
  * Nothing is committed here: s3_body_finish only verifies. Loop thread.
  */
 #ifndef BB_EMULATOR_S3_S3_BODY_H
@@ -19,6 +21,7 @@
 
 struct s3_req;
 struct s3_chunked;
+struct s3_bodyhash;
 
 #define S3_BODY_WBUF (64 * 1024)
 
@@ -39,8 +42,10 @@ struct s3_body {
     int has_content_md5;
     uint64_t declared_len; /* x-amz-decoded-content-length or Content-Length */
     uint64_t size;         /* payload bytes seen */
-    char *wbuf;
+    char *wbuf;            /* small uploads: written in S3_BODY_WBUF pieces */
     size_t wlen;
+    struct s3_bodyhash *bh; /* large uploads: MD5 on the hashing thread (s3_bodyhash.h) */
+    unsigned char *hbuf;    /* the bh buffer being filled */
     enum s3_error err;
     const char *err_msg;
     char err_buf[160];

@@ -333,6 +333,22 @@ class BadInputTest(DaemonTestCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(self.d.read_object_file(RAW, key), body)
 
+    def test_content_md5_of_a_large_body(self):
+        """Bodies of 1 MiB and more are hashed on the daemon's hashing thread
+        (s3_bodyhash): the same BadDigest, and the right ETag when it
+        matches."""
+        key = "bad-md5/large.bin"
+        body = os.urandom(3 * 1024 * 1024 + 12345)
+        _, r = self.send("PUT", self.key_path(key), body=body,
+                         headers={"Content-MD5": md5_b64(body[:-1] + b"x")})
+        self.assertS3Error(r, 400, "BadDigest")
+        self.assertNothingStored(key)
+        _, r = self.send("PUT", self.key_path(key), body=body,
+                         headers={"Content-MD5": md5_b64(body)})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.headers.get("ETag"), '"' + hashlib.md5(body).hexdigest() + '"')
+        self.assertEqual(self.d.read_object_file(RAW, key), body)
+
     def test_checksum_crc32_header(self):
         key, body = "bad-crc/obj.txt", b"crc body"
         _, r = self.send("PUT", self.key_path(key), body=body,
