@@ -51,7 +51,7 @@
 #define GROUP_TICK_US (100 * 1000)
 #define SCAN_PER_WRITE 256
 #define CATCHUP_BATCH 32            /* journal events queued per catch-up read, at most */
-#define OUT_TURN_BYTES (256 * 1024) /* framed per writable turn, about (one more may pass) */
+#define OUT_TURN_BYTES (64 * 1024) /* framed per writable turn, about (one more may pass) */
 #define OUT_TURN_MSGS 512           /* messages framed per writable turn, at most */
 #define OUT_LIMIT (2 * 1024 * 1024) /* the turn buffer's cap: OUT_TURN_BYTES + one message */
 #define GROUP_TAKE_MAX 8            /* deliveries handed to a member per queue query */
