@@ -203,12 +203,15 @@ static cJSON *from_value(const char *from)
     return NULL;
 }
 
-int bb_wsclient_encode_subscribe(const char *id, const char *pattern, const char *from, char **out)
+int bb_wsclient_encode_subscribe(const char *id, const char *pattern, const char *from,
+                                 const char *bus, char **out)
 {
     cJSON *o, *fv, *pv = NULL;
 
     *out = NULL;
     if (id == NULL || id[0] == '\0' || strlen(id) > BB_WSCLIENT_ID_MAX)
+        return BB_EINVAL;
+    if (bus != NULL && (bus[0] == '\0' || strlen(bus) > BB_WSCLIENT_BUS_MAX))
         return BB_EINVAL;
     if (pattern != NULL) {
         pv = cJSON_Parse(pattern);
@@ -227,6 +230,8 @@ int bb_wsclient_encode_subscribe(const char *id, const char *pattern, const char
     cJSON_AddStringToObject(o, "id", id);
     cJSON_AddItemToObject(o, "pattern", pv ? pv : cJSON_CreateNull());
     cJSON_AddItemToObject(o, "from", fv);
+    if (bus != NULL)
+        cJSON_AddStringToObject(o, "bus", bus);
     return finish(o, out);
 }
 
@@ -446,6 +451,7 @@ struct wsub {
     char id[BB_WSCLIENT_ID_MAX + 1];
     char *pattern; /* JSON text or NULL */
     char *from;    /* the first start position */
+    char *bus;     /* name or ARN, or NULL (the default bus); kept for reconnects */
     int have_seq;
     uint64_t last_seq; /* events up to here were passed on (or skipped) */
 };
@@ -584,7 +590,8 @@ static int send_subscribe(struct bb_wsclient *c, struct wsub *s)
 
     if (s->have_seq)
         snprintf(seq, sizeof(seq), "%llu", (unsigned long long)s->last_seq);
-    rc = bb_wsclient_encode_subscribe(s->id, s->pattern, s->have_seq ? seq : s->from, &text);
+    rc =
+        bb_wsclient_encode_subscribe(s->id, s->pattern, s->have_seq ? seq : s->from, s->bus, &text);
     if (rc < 0)
         return rc;
     return queue_text(c, text, 0);
@@ -911,6 +918,7 @@ void bb_wsclient_free(struct bb_wsclient *c)
     for (int i = 0; i < BB_WSCLIENT_MAX_SUBS; i++) {
         free(c->subs[i].pattern);
         free(c->subs[i].from);
+        free(c->subs[i].bus);
     }
     bb_buf_cleanup(&c->rx);
     free(c->ca_file);
@@ -941,14 +949,14 @@ void bb_wsclient_set_backoff(struct bb_wsclient *c, int min_ms, int max_ms)
 }
 
 int bb_wsclient_subscribe(struct bb_wsclient *c, const char *id, const char *pattern,
-                          const char *from)
+                          const char *from, const char *bus)
 {
     struct wsub *s;
     char *probe = NULL;
     int rc;
 
     /* validates everything once, so reconnects cannot fail on it */
-    rc = bb_wsclient_encode_subscribe(id, pattern, from, &probe);
+    rc = bb_wsclient_encode_subscribe(id, pattern, from, bus, &probe);
     free(probe);
     if (rc < 0)
         return rc;
@@ -960,11 +968,13 @@ int bb_wsclient_subscribe(struct bb_wsclient *c, const char *id, const char *pat
         return BB_ETOOBIG;
     free(s->pattern);
     free(s->from);
+    free(s->bus);
     memset(s, 0, sizeof(*s));
     s->used = 1;
     snprintf(s->id, sizeof(s->id), "%s", id);
     s->pattern = pattern ? bb_xstrdup(pattern) : NULL;
     s->from = bb_xstrdup(from ? from : "latest");
+    s->bus = bus ? bb_xstrdup(bus) : NULL;
     if (c->connected)
         return send_subscribe(c, s);
     return BB_OK;
@@ -979,6 +989,7 @@ int bb_wsclient_unsubscribe(struct bb_wsclient *c, const char *id)
         return BB_ENOTFOUND;
     free(s->pattern);
     free(s->from);
+    free(s->bus);
     memset(s, 0, sizeof(*s));
     if (c->connected && bb_wsclient_encode_unsubscribe(id, &text) == BB_OK)
         return queue_text(c, text, 0);

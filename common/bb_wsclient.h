@@ -32,6 +32,7 @@ struct bb_wsclient;
 #define BB_WSCLIENT_BACKOFF_MAX_MS 15000
 #define BB_WSCLIENT_ID_MAX 63    /* subscription id bytes */
 #define BB_WSCLIENT_GROUP_MAX 64 /* group name bytes */
+#define BB_WSCLIENT_BUS_MAX 1600 /* event bus name or ARN bytes (EventBridge's limit) */
 
 enum bb_wsclient_msg_type {
     BB_WSCLIENT_MSG_UNKNOWN = 0, /* a type this library does not know */
@@ -93,12 +94,17 @@ void bb_wsclient_msg_cleanup(struct bb_wsclient_msg *m);
  * Client messages. Each returns 0 and *out, a new NUL-terminated string
  * (free with free()), or BB_EINVAL (bad argument: an invalid pattern, an
  * id or group name too long, a start position that is none of "latest",
- * "earliest", digits or a time) or BB_ETOOBIG (over BB_WSCLIENT_MAX_OUT).
+ * "earliest", digits or a time, an empty bus or one over
+ * BB_WSCLIENT_BUS_MAX bytes) or BB_ETOOBIG (over BB_WSCLIENT_MAX_OUT).
  * @pattern is event-pattern JSON text or NULL (everything). @from is
  * "latest", "earliest", a decimal sequence number (start after it) or an
- * ISO 8601 time; NULL means "latest".
+ * ISO 8601 time; NULL means "latest". @bus is the event bus to follow, a
+ * name or an "arn:aws:events:...:event-bus/NAME" ARN, sent as given;
+ * NULL sends no "bus" field (the default bus). Whether the bus exists is
+ * for the daemon to say (an "error" with ref = @id).
  */
-int bb_wsclient_encode_subscribe(const char *id, const char *pattern, const char *from, char **out);
+int bb_wsclient_encode_subscribe(const char *id, const char *pattern, const char *from,
+                                 const char *bus, char **out);
 int bb_wsclient_encode_unsubscribe(const char *id, char **out);
 int bb_wsclient_encode_join(const char *group, int credit, int visibility_timeout_s, char **out);
 int bb_wsclient_encode_ack(int64_t delivery, char **out);
@@ -169,16 +175,24 @@ void bb_wsclient_free(struct bb_wsclient *c);
 void bb_wsclient_set_backoff(struct bb_wsclient *c, int min_ms, int max_ms);
 
 /**
- * Adds (or replaces, by @id) a live subscription, sent now when connected
- * and on every reconnect. After a reconnect it resumes after the last
- * sequence number seen; after a "lagged" notice it re-subscribes from the
- * daemon's resume_from by itself. Events at or before the last seen
- * sequence number are never passed on twice. Arguments as for
+ * Adds (or replaces, by @id) a live subscription to event bus @bus (a name
+ * or an ARN; NULL: the default bus), sent now when connected and on every
+ * reconnect, always with the same bus. After a reconnect it resumes after
+ * the last sequence number seen; after a "lagged" notice it re-subscribes
+ * from the daemon's resume_from by itself. Events at or before the last
+ * seen sequence number are never passed on twice. Arguments as for
  * bb_wsclient_encode_subscribe (copied). Returns 0, BB_EINVAL or
  * BB_ETOOBIG (BB_WSCLIENT_MAX_SUBS reached).
+ *
+ * A subscription the daemon refuses (an unknown bus: "event bus NAME does
+ * not exist"; a pattern it cannot compile) reaches the callback as an
+ * error message whose ref is @id. It stays on the wish list, and so is
+ * sent again after the next reconnect, until bb_wsclient_unsubscribe():
+ * a caller for whom the refusal is final (every program here) stops or
+ * unsubscribes.
  */
 int bb_wsclient_subscribe(struct bb_wsclient *c, const char *id, const char *pattern,
-                          const char *from);
+                          const char *from, const char *bus);
 /** Drops subscription @id. Returns 0 or BB_ENOTFOUND. */
 int bb_wsclient_unsubscribe(struct bb_wsclient *c, const char *id);
 

@@ -75,7 +75,8 @@ static const struct opt opts[OPT_COUNT_ALL] = {
     [OPT_SOURCE] = {"source", 0, 1, ON(CLI_CMD_EVENTS_PUT)},
     [OPT_DETAIL_TYPE] = {"detail-type", 0, 1, ON(CLI_CMD_EVENTS_PUT)},
     [OPT_DETAIL] = {"detail", 0, 1, ON(CLI_CMD_EVENTS_PUT)},
-    [OPT_BUS] = {"bus", 0, 1, ON(CLI_CMD_EVENTS_PUT)},
+    [OPT_BUS] = {"bus", 0, 1,
+                 ON(CLI_CMD_EVENTS_TAIL) | ON(CLI_CMD_EVENTS_WAIT) | ON(CLI_CMD_EVENTS_PUT)},
     [OPT_ARN] = {"arn", 0, 1, ON(CLI_CMD_DLQ_SHOW) | ON(CLI_CMD_DLQ_REDRIVE)},
     [OPT_LIMIT] = {"limit", 0, 1, ON(CLI_CMD_DLQ_SHOW)},
     [OPT_ARCHIVE] = {"archive", 0, 1, ON(CLI_CMD_REPLAY)},
@@ -383,6 +384,10 @@ static int set_value(struct cli_args *a, int id, const char *v, int64_t now_s, c
         a->detail = v;
         break;
     case OPT_BUS:
+        if (v[0] == '\0' || strlen(v) > CLI_BUS_MAX) {
+            set_err(err, errlen, "--bus wants an event bus name or ARN (1-%d bytes)", CLI_BUS_MAX);
+            return BB_EINVAL;
+        }
         a->bus = v;
         break;
     case OPT_ARN:
@@ -586,16 +591,19 @@ static const char usage_events[] = "usage: bucketbridge-cli events tail|wait|put
 
 static const char usage_tail[] =
     "usage: bucketbridge-cli events tail [--pattern JSON] [--since POS] [--format json|pretty]\n"
+    "                                    [--bus NAME]\n"
     "Follows the bus like tail -f, one event per line, until Ctrl-C (exit 0).\n"
     "  --pattern JSON   EventBridge event pattern (default: every event)\n"
     "  --since POS      latest (default), earliest, a sequence number (start after it),\n"
     "                   a UTC time 2026-11-26T08:00:00Z, or -DURATION (-5m)\n"
     "  --format F       json: the event object per line (default); pretty: readable\n"
+    "  --bus NAME       the event bus to follow, a name or an ARN (default: the\n"
+    "                   default bus); one that does not exist exits 1\n"
     "\n" GLOBAL_HELP;
 
 static const char usage_wait[] =
     "usage: bucketbridge-cli events wait --pattern JSON [--count N] [--timeout 10s]\n"
-    "                                    [--since earliest|latest|SEQ|TIME]\n"
+    "                                    [--since earliest|latest|SEQ|TIME] [--bus NAME]\n"
     "Exits 0 as soon as N events matching the pattern were seen, printing them as\n"
     "JSON Lines; exits 1 after the timeout, saying on stderr what was seen instead.\n"
     "  --pattern JSON   EventBridge event pattern (required)\n"
@@ -606,6 +614,8 @@ static const char usage_wait[] =
     "                   number (from `events seq` or `reset` before the action);\n"
     "                   latest: only events from now on (races with an action done\n"
     "                   just before); a time or -DURATION\n"
+    "  --bus NAME       wait on this event bus, a name or an ARN (default: the\n"
+    "                   default bus); one that does not exist exits 1 at once\n"
     "\n" GLOBAL_HELP;
 
 static const char usage_put[] =

@@ -21,6 +21,7 @@
 #define CLI_DEFAULT_TOKEN "test"
 #define CLI_DEFAULT_TIMEOUT_MS 10000
 #define CLI_SINCE_MAX 32 /* "2026-11-26T08:00:00Z" and sequence numbers fit */
+#define CLI_BUS_MAX 1600 /* --bus: an event bus name or ARN (BB_WSCLIENT_BUS_MAX) */
 
 enum cli_cmd {
     CLI_CMD_NONE = 0, /* no command: the overview help */

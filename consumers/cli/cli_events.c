@@ -7,9 +7,13 @@
  * got a connection says so and exits CLI_EXIT_ERROR.
  *
  * `events wait` keeps a second subscription without a pattern from the
- * same start position, only to count what went by: on a timeout, "seen 3
- * events: 2 x Object Created (aws.s3), ..." is what tells a test author
- * that the pattern, not the pipeline, is wrong.
+ * same start position (and on the same bus), only to count what went by:
+ * on a timeout, "seen 3 events: 2 x Object Created (aws.s3), ..." is what
+ * tells a test author that the pattern, not the pipeline, is wrong.
+ *
+ * The daemon's "error" answering one of our own subscriptions or publishes
+ * (an unknown --bus, a pattern it cannot compile) is final: it is printed
+ * and the command exits, rather than reconnecting into the same refusal.
  */
 #include "cli_events.h"
 #include "cli_args.h"
@@ -117,6 +121,21 @@ static void count_kind(struct session *s, const cJSON *ev)
     s->nkinds++;
 }
 
+/* The exit code when the daemon refuses our own request: a bus that does
+ * not exist is "not found" (1, as a missing DLQ); anything else, such as a
+ * pattern it cannot compile, is a usage error (2). The message is the one
+ * docs/websocket.md lists under errors. */
+static int refusal_rc(const char *message)
+{
+    static const char pre[] = "event bus ", post[] = " does not exist";
+    size_t n = message ? strlen(message) : 0;
+
+    if (n > strlen(pre) + strlen(post) && strncmp(message, pre, strlen(pre)) == 0 &&
+        strcmp(message + n - strlen(post), post) == 0)
+        return CLI_EXIT_FAIL;
+    return CLI_EXIT_USAGE;
+}
+
 /* Messages every command treats alike; returns 1 when @m was one. */
 static int common_msg(struct session *s, const struct bb_wsclient_msg *m)
 {
@@ -137,7 +156,7 @@ static int common_msg(struct session *s, const struct bb_wsclient_msg *m)
         }
         /* the answer to our own request: final */
         fprintf(stderr, "bucketbridge-cli: %s: the daemon refused: %s\n", s->what, m->message);
-        finish(s, CLI_EXIT_USAGE);
+        finish(s, refusal_rc(m->message));
         return 1;
     default:
         return 0;
@@ -277,7 +296,7 @@ int cli_events_tail(const struct cli_args *a, const struct cli_conf *cf,
     int rc = open_session(&s, a, cf, "events tail", on_tail);
     if (rc != CLI_EXIT_OK)
         return rc;
-    if (bb_wsclient_subscribe(s.c, SUB_MATCH, a->pattern, a->since) < 0) {
+    if (bb_wsclient_subscribe(s.c, SUB_MATCH, a->pattern, a->since, a->bus) < 0) {
         fprintf(stderr, "bucketbridge-cli: events tail: --pattern must be a JSON object\n");
         rc = CLI_EXIT_USAGE;
         goto out;
@@ -301,9 +320,10 @@ static void report_timeout(const struct session *s)
     }
     fprintf(stderr,
             "bucketbridge-cli: events wait: timed out after %.1f s with %d of %d matching "
-            "event%s; %lu event%s since %s%s",
+            "event%s; %lu event%s since %s%s%s%s",
             (double)a->timeout_ms / 1000.0, s->matched, a->count, a->count == 1 ? "" : "s", s->seen,
-            s->seen == 1 ? "" : "s", a->since, s->seen ? ":" : "");
+            s->seen == 1 ? "" : "s", a->since, a->bus ? " on bus " : "", a->bus ? a->bus : "",
+            s->seen ? ":" : "");
     for (size_t i = 0; i < s->nkinds; i++)
         fprintf(stderr, "%s %lu x \"%s\" (%s)", i ? "," : "", s->kinds[i].n,
                 s->kinds[i].detail_type, s->kinds[i].source);
@@ -321,8 +341,8 @@ int cli_events_wait(const struct cli_args *a, const struct cli_conf *cf,
         return rc;
     /* the counting stream first: the daemon answers in order, so it starts
      * no later than the matching one */
-    if (bb_wsclient_subscribe(s.c, SUB_ALL, NULL, a->since) < 0 ||
-        bb_wsclient_subscribe(s.c, SUB_MATCH, a->pattern, a->since) < 0) {
+    if (bb_wsclient_subscribe(s.c, SUB_ALL, NULL, a->since, a->bus) < 0 ||
+        bb_wsclient_subscribe(s.c, SUB_MATCH, a->pattern, a->since, a->bus) < 0) {
         fprintf(stderr, "bucketbridge-cli: events wait: --pattern must be a JSON object\n");
         rc = CLI_EXIT_USAGE;
         goto out;

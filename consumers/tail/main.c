@@ -34,6 +34,8 @@ static void usage(FILE *f)
             "  --pattern JSON        EventBridge event pattern (default: every event)\n"
             "  --since POS           latest (default), earliest, a sequence number (start\n"
             "                        after it) or a UTC time like 2026-11-26T08:00:00Z\n"
+            "  --bus NAME            the event bus to follow, a name or an ARN (default: the\n"
+            "                        default bus); one that does not exist exits 1\n"
             "  --group NAME          share the deliveries of consumer group NAME, acking each\n"
             "                        once printed (instead of a live stream)\n"
             "  --credit N            deliveries in flight with --group (default 1)\n"
@@ -63,6 +65,7 @@ int main(int argc, char **argv)
         {"token", required_argument, NULL, 't'},
         {"pattern", required_argument, NULL, 'p'},
         {"since", required_argument, NULL, 's'},
+        {"bus", required_argument, NULL, 'b'},
         {"group", required_argument, NULL, 'g'},
         {"credit", required_argument, NULL, 'c'},
         {"visibility-timeout", required_argument, NULL, 'V'},
@@ -76,6 +79,7 @@ int main(int argc, char **argv)
     struct tail_opts o;
     struct sigaction sa;
     char host[256];
+    char why[512] = "";
     int verbose = 0;
     int opt, rc;
 
@@ -100,6 +104,9 @@ int main(int argc, char **argv)
             break;
         case 's':
             o.since = optarg;
+            break;
+        case 'b':
+            o.bus = optarg;
             break;
         case 'g':
             o.group = optarg;
@@ -146,15 +153,21 @@ int main(int argc, char **argv)
         return 2;
     }
     o.host = host;
-    if (o.group != NULL && (o.pattern != NULL || o.since != NULL)) {
-        fprintf(stderr, "bucketbridge-tail: --pattern and --since apply to live streams, not to "
-                        "--group (the group's rules decide what it gets)\n");
+    if (o.group != NULL && (o.pattern != NULL || o.since != NULL || o.bus != NULL)) {
+        fprintf(stderr, "bucketbridge-tail: --pattern, --since and --bus apply to live streams, "
+                        "not to --group (the group's rules decide what it gets)\n");
         return 2;
     }
     /* checked here so a typo fails now rather than once connected */
     if (o.group == NULL) {
         char *probe = NULL;
-        rc = bb_wsclient_encode_subscribe("tail", o.pattern, o.since, &probe);
+        if (o.bus != NULL && (o.bus[0] == '\0' || strlen(o.bus) > BB_WSCLIENT_BUS_MAX)) {
+            fprintf(stderr,
+                    "bucketbridge-tail: --bus wants an event bus name or ARN (1-%d bytes)\n",
+                    BB_WSCLIENT_BUS_MAX);
+            return 2;
+        }
+        rc = bb_wsclient_encode_subscribe("tail", o.pattern, o.since, o.bus, &probe);
         free(probe);
         if (rc < 0) {
             fprintf(stderr, "bucketbridge-tail: --pattern must be a JSON object and --since "
@@ -175,9 +188,13 @@ int main(int argc, char **argv)
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
 
-    rc = tail_run(&o, &g_stop);
+    rc = tail_run(&o, &g_stop, why, sizeof(why));
     if (rc == -EPIPE)
         return 0; /* the reader went away (| head) */
+    if (rc == BB_EINVAL && why[0] != '\0') {
+        fprintf(stderr, "bucketbridge-tail: the daemon refused: %s\n", why);
+        return 1;
+    }
     if (rc < 0) {
         fprintf(stderr, "bucketbridge-tail: %s\n", bb_strerror(rc));
         return 1;

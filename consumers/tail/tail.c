@@ -26,7 +26,9 @@
 struct state {
     const struct tail_opts *o;
     struct bb_wsclient *c;
-    int rc; /* first fatal failure */
+    int rc;    /* first fatal failure */
+    char *why; /* the caller's buffer for a refusal, or NULL */
+    size_t whylen;
 };
 
 /* Appends @s (@n bytes) with control bytes and backslashes as escapes. */
@@ -159,7 +161,9 @@ static void on_msg(struct bb_wsclient *c, const struct bb_wsclient_msg *m, void 
         bb_log_quote(q, sizeof(q), m->message, strlen(m->message));
         /* an answer to our subscribe or join is final: retrying won't help */
         if (m->ref != NULL && (o->group ? strcmp(m->ref, o->group) : strcmp(m->ref, SUB_ID)) == 0) {
-            BB_LOG_ERROR(MOD, "the daemon refused", "message=%s", q);
+            BB_LOG_INFO(MOD, "the daemon refused", "message=%s", q);
+            if (st->why != NULL && st->whylen > 0 && st->rc == BB_OK)
+                snprintf(st->why, st->whylen, "%s", m->message);
             fail(st, BB_EINVAL);
         } else {
             BB_LOG_WARN(MOD, "error from the daemon", "message=%s", q);
@@ -171,13 +175,15 @@ static void on_msg(struct bb_wsclient *c, const struct bb_wsclient_msg *m, void 
     }
 }
 
-int tail_run(const struct tail_opts *o, volatile sig_atomic_t *stop)
+int tail_run(const struct tail_opts *o, volatile sig_atomic_t *stop, char *why, size_t whylen)
 {
     struct state st;
     int rc;
 
     memset(&st, 0, sizeof(st));
     st.o = o;
+    st.why = why;
+    st.whylen = whylen;
     if (o->tls)
         rc = bb_wsclient_new_tls(o->host, o->port, o->token, o->ca_file, on_msg, &st, &st.c);
     else
@@ -187,7 +193,7 @@ int tail_run(const struct tail_opts *o, volatile sig_atomic_t *stop)
     if (o->group != NULL)
         rc = bb_wsclient_join(st.c, o->group, o->credit, o->visibility_timeout_s);
     else
-        rc = bb_wsclient_subscribe(st.c, SUB_ID, o->pattern, o->since);
+        rc = bb_wsclient_subscribe(st.c, SUB_ID, o->pattern, o->since, o->bus);
     if (rc < 0)
         goto out;
     while (!*stop && st.rc == BB_OK) {

@@ -5,7 +5,7 @@
  * daemon's check of client messages (emulator/ws_conn.c
  * ws_conn_message_type). The input is one message text. Decoded fields
  * must borrow from the message's own JSON; a client message with a string
- * "id" (and optional "pattern" text and "from") is re-encoded with the
+ * "id" (and optional "pattern" text, "from" and "bus") is re-encoded with the
  * client's encoders, and what they produce must pass the daemon's check as
  * the same type (abort if not).
  */
@@ -36,12 +36,13 @@ static void reencode(const cJSON *m)
 {
     const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "id"));
     const char *from = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "from"));
+    const char *bus = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "bus"));
     const cJSON *pat = cJSON_GetObjectItemCaseSensitive(m, "pattern");
     const cJSON *dl = cJSON_GetObjectItemCaseSensitive(m, "delivery");
     char *ptext = cJSON_IsObject(pat) ? cJSON_PrintUnformatted(pat) : NULL;
     char *out = NULL;
 
-    if (id != NULL && bb_wsclient_encode_subscribe(id, ptext, from, &out) == 0)
+    if (id != NULL && bb_wsclient_encode_subscribe(id, ptext, from, bus, &out) == 0)
         expect_type(out, "subscribe");
     if (id != NULL && bb_wsclient_encode_unsubscribe(id, &out) == 0)
         expect_type(out, "unsubscribe");

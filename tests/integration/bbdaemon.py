@@ -109,9 +109,10 @@ class Daemon:
     def host(self):
         return "127.0.0.1"
 
-    def start(self):
+    def start(self, port=None):
+        """Starts on @port, or on a free one when None."""
         assert self.proc is None, "already running"
-        self.port = free_port()
+        self.port = port or free_port()
         log_path = os.path.join(self.base, f"stderr.{len(self.log_paths)}.log")
         self.log_paths.append(log_path)
         args = [self.binary, "--listen", f"127.0.0.1:{self.port}",
@@ -202,10 +203,12 @@ class Daemon:
             self.proc.wait()
         self.proc = None
 
-    def restart(self):
-        """Stops and starts again on the same data dir (new port)."""
+    def restart(self, same_port=False):
+        """Stops and starts again on the same data dir: on a new port, or
+        with @same_port on the old one, so that clients reconnect."""
+        port = self.port if same_port else None
         self.stop()
-        return self.start()
+        return self.start(port)
 
     def cleanup(self, keep=False):
         self.stop()

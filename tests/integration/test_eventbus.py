@@ -26,7 +26,9 @@ import http.client
 import http.server
 import json
 import os
+import queue
 import re
+import signal
 import shutil
 import socket
 import struct
@@ -1491,6 +1493,189 @@ class CustomBusStreamTest(BusTestCase):
         # the connection goes on
         w.send({"type": "subscribe", "id": "ok"})
         self.assertEqual(w.recv_type("subscribed")["id"], "ok")
+
+
+def consumer_binary(env, *rel):
+    """A consumer program: $env, else beside the daemon's build directory."""
+    path = os.environ.get(env) or os.path.join(
+        os.path.dirname(os.path.dirname(os.environ.get("BB_DAEMON", ""))), "consumers", *rel)
+    if not os.access(path, os.X_OK):
+        raise AssertionError(f"{rel[-1]} not found at {path} (set {env})")
+    return path
+
+
+class Follower:
+    """A child process whose stdout lines arrive through a queue, so that a
+    read can time out instead of hanging the test."""
+
+    def __init__(self, args):
+        self.args = args
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.lines = queue.Queue()
+        self.err = []
+        self.pumps = [threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines.put),
+                                       daemon=True),
+                      threading.Thread(target=self._pump, args=(self.proc.stderr, self.err.append),
+                                       daemon=True)]
+        for t in self.pumps:
+            t.start()
+
+    @staticmethod
+    def _pump(f, put):
+        for line in f:
+            put(line)
+
+    def event(self, timeout=DEADLINE_S):
+        """The next line, parsed as one event."""
+        try:
+            return json.loads(self.lines.get(timeout=timeout))
+        except queue.Empty:
+            raise AssertionError(f"{self.args[0]}: no line within {timeout} s (exit "
+                                 f"{self.proc.poll()}); stderr:\n{''.join(self.err)}") from None
+
+    def stop(self):
+        """SIGINT, then the exit status; every line it printed is queued by then."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            rc = self.proc.wait(timeout=DEADLINE_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        for t in self.pumps:
+            t.join(timeout=DEADLINE_S)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return rc
+
+    def leftover(self):
+        out = []
+        while not self.lines.empty():
+            out.append(self.lines.get())
+        return out
+
+
+class CustomBusFollowTest(BusTestCase):
+    """bucketbridge-cli events tail/wait --bus and bucketbridge-tail --bus
+    against the daemon: only the named bus's events, a reconnect that stays
+    on it, and an unknown bus that ends them with the daemon's message."""
+
+    def cli(self, *args):
+        return [consumer_binary("BB_CLI", "cli", "bucketbridge-cli"), "--endpoint",
+                self.d.endpoint, "--token", bbdaemon.SECRET_KEY] + list(args)
+
+    def tail(self, *args):
+        return [consumer_binary("BB_TAIL", "bucketbridge-tail"), "--endpoint",
+                f"ws://127.0.0.1:{self.d.port}", "--token", bbdaemon.SECRET_KEY] + list(args)
+
+    def run_cli(self, *args, timeout=60):
+        return subprocess.run(self.cli(*args), capture_output=True, text=True, timeout=timeout)
+
+    def follow(self, args):
+        f = Follower(args)
+        self.addCleanup(f.stop)
+        return f
+
+    def make_bus(self, name):
+        self.events.create_event_bus(Name=name)
+        self.addCleanup(lambda: self.events.delete_event_bus(Name=name))
+
+    def seq(self):
+        r = self.run_cli("events", "seq")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return int(r.stdout)
+
+    def test_cli_events_tail_follows_one_bus_across_a_reconnect(self):
+        bus = "it-clitail"
+        self.make_bus(bus)
+        seq = self.seq()
+        t = self.follow(self.cli("events", "tail", "--bus", bus, "--since", str(seq)))
+        custom = [self.put_event("it.clitail", "C", {"i": 1}, EventBusName=bus)]
+        self.put_event("it.clitail", "D", {"i": 2})
+        custom.append(self.put_event("it.clitail", "C", {"i": 3}, EventBusName=bus_arn(bus)))
+        got = [t.event() for _ in custom]
+        self.assertEqual([e["id"] for e in got], custom)
+        self.assertEqual({e["detail-type"] for e in got}, {"C"})
+        # the daemon restarts on the same port: the cli reconnects and
+        # subscribes to the same bus again, after the last event it printed
+        self.d.restart(same_port=True)
+        self._clients.clear()
+        self.put_event("it.clitail", "D", {"i": 4})
+        last = self.put_event("it.clitail", "C", {"i": 5}, EventBusName=bus)
+        self.put_event("it.clitail", "D", {"i": 6})
+        mark = self.put_event("it.clitail", "C", {"i": 7}, EventBusName=bus)
+        after = [t.event(), t.event()]
+        self.assertEqual([e["id"] for e in after], [last, mark], after)
+        self.assertEqual(t.stop(), 0, "".join(t.err))
+        self.assertEqual(t.leftover(), [])  # no repeats, nothing of the default bus
+
+    def test_cli_events_wait_counts_only_its_bus(self):
+        bus = "it-cliwait"
+        self.make_bus(bus)
+        seq = self.seq()
+        c = self.put_event("it.cliwait", "C", {"i": 1}, EventBusName=bus)
+        d = self.put_event("it.cliwait", "D", {"i": 2})
+        r = self.run_cli("events", "wait", "--bus", bus, "--since", str(seq), "--pattern",
+                         '{"source":["it.cliwait"]}')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([json.loads(x)["id"] for x in r.stdout.splitlines()], [c])
+        # the default bus's event is not on it: a timeout that counts this
+        # bus's events only
+        r = self.run_cli("events", "wait", "--bus", bus_arn(bus), "--since", str(seq),
+                         "--pattern", '{"detail-type":["D"]}', "--timeout", "1s")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertEqual(r.stdout, "")
+        self.assertIn(f"timed out after 1.0 s with 0 of 1 matching event; 1 event since {seq} "
+                      f"on bus {bus_arn(bus)}: 1 x \"C\" (it.cliwait)", r.stderr)
+        # without --bus it is the default bus's
+        r = self.run_cli("events", "wait", "--since", str(seq), "--pattern",
+                         '{"source":["it.cliwait"]}')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([json.loads(x)["id"] for x in r.stdout.splitlines()], [d])
+
+    def test_bucketbridge_tail_follows_one_bus(self):
+        bus = "it-bbtail"
+        self.make_bus(bus)
+        seq = self.seq()
+        t = self.follow(self.tail("--since", str(seq), "--bus", bus_arn(bus)))
+        custom = [self.put_event("it.bbtail", "C", {"i": 1}, EventBusName=bus)]
+        self.put_event("it.bbtail", "D", {"i": 2})
+        custom.append(self.put_event("it.bbtail", "C", {"i": 3}, EventBusName=bus))
+        self.put_event("it.bbtail", "D", {"i": 4})
+        custom.append(self.put_event("it.bbtail", "C", {"i": 5}, EventBusName=bus))
+        got = [t.event() for _ in custom]
+        self.assertEqual([e["id"] for e in got], custom)
+        self.assertEqual({e["detail-type"] for e in got}, {"C"})
+        self.assertEqual(t.stop(), 0, "".join(t.err))
+        self.assertEqual(t.leftover(), [])
+        # --bus is for live streams only
+        r = subprocess.run(self.tail("--group", "g", "--bus", bus), capture_output=True,
+                           text=True, timeout=30)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--bus", r.stderr)
+
+    def test_an_unknown_bus_ends_them_with_the_daemon_message(self):
+        bus = "it-follow-nope"
+        msg = f"event bus {bus} does not exist"
+        cases = [
+            ("events tail", self.cli("events", "tail", "--bus", bus),
+             f"bucketbridge-cli: events tail: the daemon refused: {msg}\n"),
+            # at once, not after its 60 s timeout
+            ("events wait", self.cli("events", "wait", "--pattern", "{}", "--timeout", "60s",
+                                     "--bus", bus),
+             f"bucketbridge-cli: events wait: the daemon refused: {msg}\n"),
+            ("bucketbridge-tail", self.tail("--bus", bus),
+             f"bucketbridge-tail: the daemon refused: {msg}\n"),
+        ]
+        for what, args, want in cases:
+            with self.subTest(what):
+                t0 = time.monotonic()
+                r = subprocess.run(args, capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn(want, r.stderr)
+                self.assertEqual(r.stdout, "")
+                self.assertLess(time.monotonic() - t0, 20.0)
 
 
 class CustomBusRestartTest(BusTestCase):

@@ -50,7 +50,8 @@ static void test_bb_wsclient_encode_subscribe_carries_pattern_as_object(void **s
     cJSON *o, *p;
 
     assert_int_equal(
-        bb_wsclient_encode_subscribe("s1", "{\"source\":[\"aws.s3\"]}", "earliest", &t), BB_OK);
+        bb_wsclient_encode_subscribe("s1", "{\"source\":[\"aws.s3\"]}", "earliest", NULL, &t),
+        BB_OK);
     o = parsed(t);
     assert_string_equal(str(o, "type"), "subscribe");
     assert_string_equal(str(o, "id"), "s1");
@@ -69,7 +70,7 @@ static void test_bb_wsclient_encode_subscribe_without_pattern_sends_null_and_lat
     char *t = NULL;
     cJSON *o;
 
-    assert_int_equal(bb_wsclient_encode_subscribe("all", NULL, NULL, &t), BB_OK);
+    assert_int_equal(bb_wsclient_encode_subscribe("all", NULL, NULL, NULL, &t), BB_OK);
     o = parsed(t);
     assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "pattern")));
     assert_string_equal(str(o, "from"), "latest");
@@ -82,7 +83,7 @@ static void test_bb_wsclient_encode_subscribe_from_digits_is_a_number(void **sta
     char *t = NULL;
     cJSON *o;
 
-    assert_int_equal(bb_wsclient_encode_subscribe("s", NULL, "4242", &t), BB_OK);
+    assert_int_equal(bb_wsclient_encode_subscribe("s", NULL, "4242", NULL, &t), BB_OK);
     o = parsed(t);
     assert_true(num(o, "from") == 4242);
     cJSON_Delete(o);
@@ -94,7 +95,8 @@ static void test_bb_wsclient_encode_subscribe_from_time_stays_a_string(void **st
     char *t = NULL;
     cJSON *o;
 
-    assert_int_equal(bb_wsclient_encode_subscribe("s", NULL, "2026-11-26T08:00:00Z", &t), BB_OK);
+    assert_int_equal(bb_wsclient_encode_subscribe("s", NULL, "2026-11-26T08:00:00Z", NULL, &t),
+                     BB_OK);
     o = parsed(t);
     assert_string_equal(str(o, "from"), "2026-11-26T08:00:00Z");
     cJSON_Delete(o);
@@ -108,18 +110,70 @@ static void test_bb_wsclient_encode_subscribe_rejects_bad_input(void **state)
 
     memset(id, 'a', sizeof(id) - 1);
     id[sizeof(id) - 1] = '\0';
-    assert_int_equal(bb_wsclient_encode_subscribe("s", "{not json", NULL, &t), BB_EINVAL);
+    assert_int_equal(bb_wsclient_encode_subscribe("s", "{not json", NULL, NULL, &t), BB_EINVAL);
     assert_null(t);
-    assert_int_equal(bb_wsclient_encode_subscribe("s", "[1,2]", NULL, &t), BB_EINVAL);
-    assert_int_equal(bb_wsclient_encode_subscribe("s", NULL, "yesterday", &t), BB_EINVAL);
-    assert_int_equal(bb_wsclient_encode_subscribe("s", NULL, "-5", &t), BB_EINVAL);
-    assert_int_equal(bb_wsclient_encode_subscribe("s", NULL, "99999999999999999999", &t),
+    assert_int_equal(bb_wsclient_encode_subscribe("s", "[1,2]", NULL, NULL, &t), BB_EINVAL);
+    assert_int_equal(bb_wsclient_encode_subscribe("s", NULL, "yesterday", NULL, &t), BB_EINVAL);
+    assert_int_equal(bb_wsclient_encode_subscribe("s", NULL, "-5", NULL, &t), BB_EINVAL);
+    assert_int_equal(bb_wsclient_encode_subscribe("s", NULL, "99999999999999999999", NULL, &t),
                      BB_EINVAL);
-    assert_int_equal(bb_wsclient_encode_subscribe("", NULL, NULL, &t), BB_EINVAL);
-    assert_int_equal(bb_wsclient_encode_subscribe(id, NULL, NULL, &t), BB_EINVAL);
+    assert_int_equal(bb_wsclient_encode_subscribe("", NULL, NULL, NULL, &t), BB_EINVAL);
+    assert_int_equal(bb_wsclient_encode_subscribe(id, NULL, NULL, NULL, &t), BB_EINVAL);
     id[BB_WSCLIENT_ID_MAX] = '\0';
-    assert_int_equal(bb_wsclient_encode_subscribe(id, NULL, NULL, &t), BB_OK);
+    assert_int_equal(bb_wsclient_encode_subscribe(id, NULL, NULL, NULL, &t), BB_OK);
     free(t);
+}
+
+static void test_bb_wsclient_encode_subscribe_names_the_bus(void **state)
+{
+    static const char arn[] = "arn:aws:events:us-east-1:000000000000:event-bus/orders";
+    char *t = NULL;
+    cJSON *o;
+
+    /* a name, sent as given, next to the other fields */
+    assert_int_equal(
+        bb_wsclient_encode_subscribe("s", "{\"source\":[\"shop\"]}", "17", "orders", &t), BB_OK);
+    o = parsed(t);
+    assert_string_equal(str(o, "type"), "subscribe");
+    assert_string_equal(str(o, "id"), "s");
+    assert_string_equal(str(o, "bus"), "orders");
+    assert_true(num(o, "from") == 17);
+    assert_true(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(o, "pattern")));
+    cJSON_Delete(o);
+    free(t);
+    /* an ARN is not shortened: the daemon takes both */
+    assert_int_equal(bb_wsclient_encode_subscribe("s", NULL, NULL, arn, &t), BB_OK);
+    o = parsed(t);
+    assert_string_equal(str(o, "bus"), arn);
+    cJSON_Delete(o);
+    free(t);
+    /* NULL: no "bus" at all, which the daemon reads as the default bus */
+    assert_int_equal(bb_wsclient_encode_subscribe("s", NULL, NULL, NULL, &t), BB_OK);
+    o = parsed(t);
+    assert_null(cJSON_GetObjectItemCaseSensitive(o, "bus"));
+    cJSON_Delete(o);
+    free(t);
+}
+
+static void test_bb_wsclient_encode_subscribe_rejects_bad_bus(void **state)
+{
+    char *bus = bb_xmalloc(BB_WSCLIENT_BUS_MAX + 2);
+    char *t = (char *)"untouched";
+    cJSON *o;
+
+    assert_int_equal(bb_wsclient_encode_subscribe("s", NULL, NULL, "", &t), BB_EINVAL);
+    assert_null(t);
+    memset(bus, 'b', BB_WSCLIENT_BUS_MAX + 1);
+    bus[BB_WSCLIENT_BUS_MAX + 1] = '\0';
+    assert_int_equal(bb_wsclient_encode_subscribe("s", NULL, NULL, bus, &t), BB_EINVAL);
+    assert_null(t);
+    bus[BB_WSCLIENT_BUS_MAX] = '\0';
+    assert_int_equal(bb_wsclient_encode_subscribe("s", NULL, NULL, bus, &t), BB_OK);
+    o = parsed(t);
+    assert_int_equal(strlen(str(o, "bus")), BB_WSCLIENT_BUS_MAX);
+    cJSON_Delete(o);
+    free(t);
+    free(bus);
 }
 
 static void test_bb_wsclient_encode_join_checks_limits(void **state)
@@ -466,6 +520,21 @@ static void *wake_later(void *arg)
     return NULL;
 }
 
+static void test_bb_wsclient_subscribe_checks_the_bus_up_front(void **state)
+{
+    struct bb_wsclient *c = NULL;
+
+    /* nothing connects before bb_wsclient_run(): only the wish list changes */
+    assert_int_equal(bb_wsclient_new("127.0.0.1", closed_port(), "t", ignore_msg, NULL, &c), BB_OK);
+    assert_int_equal(bb_wsclient_subscribe(c, "s", NULL, NULL, ""), BB_EINVAL);
+    assert_int_equal(bb_wsclient_subscribe(c, "s", NULL, "earliest", "orders"), BB_OK);
+    /* replacing by id may change the bus */
+    assert_int_equal(bb_wsclient_subscribe(c, "s", NULL, "earliest", NULL), BB_OK);
+    assert_int_equal(bb_wsclient_unsubscribe(c, "s"), BB_OK);
+    assert_int_equal(bb_wsclient_unsubscribe(c, "s"), BB_ENOTFOUND);
+    bb_wsclient_free(c);
+}
+
 static void test_bb_wsclient_wake_ends_run_early(void **state)
 {
     struct bb_wsclient *c = NULL;
@@ -500,6 +569,9 @@ int main(void)
         cmocka_unit_test(test_bb_wsclient_encode_subscribe_from_digits_is_a_number),
         cmocka_unit_test(test_bb_wsclient_encode_subscribe_from_time_stays_a_string),
         cmocka_unit_test(test_bb_wsclient_encode_subscribe_rejects_bad_input),
+        cmocka_unit_test(test_bb_wsclient_encode_subscribe_names_the_bus),
+        cmocka_unit_test(test_bb_wsclient_encode_subscribe_rejects_bad_bus),
+        cmocka_unit_test(test_bb_wsclient_subscribe_checks_the_bus_up_front),
         cmocka_unit_test(test_bb_wsclient_encode_join_checks_limits),
         cmocka_unit_test(test_bb_wsclient_encode_ack_and_nack),
         cmocka_unit_test(test_bb_wsclient_encode_publish_copies_entries),

@@ -179,9 +179,51 @@ static void test_cli_args_put_needs_source_and_type(void **state)
         PARSE(&a, err, "events", "put", "--source", "s", "--detail-type", "T", "--bus", "orders"),
         BB_OK);
     assert_string_equal(a.bus, "orders");
-    /* --bus belongs to events put only */
-    assert_int_equal(PARSE(&a, err, "events", "tail", "--bus", "orders"), BB_EINVAL);
+    /* --bus belongs to the events commands that name a bus */
+    assert_int_equal(PARSE(&a, err, "events", "seq", "--bus", "orders"), BB_EINVAL);
     assert_non_null(strstr(err, "--bus"));
+    assert_int_equal(PARSE(&a, err, "status", "--bus", "orders"), BB_EINVAL);
+    assert_non_null(strstr(err, "--bus"));
+}
+
+static void test_cli_args_tail_and_wait_take_a_bus(void **state)
+{
+    static const char arn[] = "arn:aws:events:us-east-1:000000000000:event-bus/orders";
+    static char eq_arn[] = "--bus=arn:aws:events:us-east-1:000000000000:event-bus/orders";
+    char big[CLI_BUS_MAX + 2];
+    struct cli_args a;
+    char err[256];
+    (void)state;
+    assert_int_equal(PARSE(&a, err, "events", "tail"), BB_OK);
+    assert_null(a.bus);
+    assert_int_equal(PARSE(&a, err, "events", "tail", "--bus", "orders"), BB_OK);
+    assert_int_equal(a.cmd, CLI_CMD_EVENTS_TAIL);
+    assert_string_equal(a.bus, "orders");
+    assert_string_equal(a.since, "latest");
+    /* an ARN is passed on as given; the equals form too */
+    assert_int_equal(PARSE(&a, err, "events", "wait", "--pattern", "{}", eq_arn), BB_OK);
+    assert_int_equal(a.cmd, CLI_CMD_EVENTS_WAIT);
+    assert_string_equal(a.bus, arn);
+    assert_string_equal(a.since, "earliest");
+    /* a global flag after it still parses */
+    assert_int_equal(
+        PARSE(&a, err, "events", "wait", "--bus", "orders", "--pattern", "{}", "--token", "t0k"),
+        BB_OK);
+    assert_string_equal(a.bus, "orders");
+    assert_string_equal(a.token, "t0k");
+    /* empty and over-long values are usage errors */
+    assert_int_equal(PARSE(&a, err, "events", "tail", "--bus", ""), BB_EINVAL);
+    assert_non_null(strstr(err, "--bus"));
+    memset(big, 'b', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(PARSE(&a, err, "events", "wait", "--pattern", "{}", "--bus", big), BB_EINVAL);
+    assert_non_null(strstr(err, "--bus"));
+    big[CLI_BUS_MAX] = '\0';
+    assert_int_equal(PARSE(&a, err, "events", "wait", "--pattern", "{}", "--bus", big), BB_OK);
+    assert_int_equal(strlen(a.bus), CLI_BUS_MAX);
+    /* and the help of each says so */
+    assert_non_null(strstr(cli_args_usage(CLI_CMD_EVENTS_TAIL), "--bus NAME"));
+    assert_non_null(strstr(cli_args_usage(CLI_CMD_EVENTS_WAIT), "--bus NAME"));
 }
 
 static void test_cli_args_dlq_and_replay(void **state)
@@ -270,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_cli_args_wait_all_flags_and_equals_form),
         cmocka_unit_test(test_cli_args_tail_defaults_to_latest),
         cmocka_unit_test(test_cli_args_put_needs_source_and_type),
+        cmocka_unit_test(test_cli_args_tail_and_wait_take_a_bus),
         cmocka_unit_test(test_cli_args_dlq_and_replay),
         cmocka_unit_test(test_cli_args_usage_errors),
         cmocka_unit_test(test_cli_args_help_anywhere),
