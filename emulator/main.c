@@ -4,6 +4,7 @@
 #include "bb_log.h"
 #include "bb_mem.h"
 #include "config.h"
+#include "config_print.h"
 #include "server.h"
 #include "bus_event.h"
 #include "ready.h"
@@ -35,24 +36,24 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: bucketbridge [options]\n"
-            "  --listen HOST:PORT     address to serve S3 on (default 127.0.0.1:4566)\n"
-            "  --data-dir DIR         buckets live in DIR/<bucket>/ (default ./data)\n"
-            "  --config FILE          JSON configuration file (see docs/configuration.md)\n"
-            "  --auth KEY:SECRET|none credentials clients sign with (default test:test)\n"
-            "  --durability fast|full fsync every upload and commit with full (default fast)\n"
-            "  --log-level LEVEL      error, warn, info or debug (default info)\n"
-            "  --no-consumers         do not start the configured consumer programs\n"
-            "  --ephemeral            fresh temporary data dir removed at exit; port 0 unless\n"
-            "                         --listen is given\n"
-            "  --ready-file PATH      write one JSON line (endpoints, credentials, pid) when ready\n"
-            "  --ready-fd N           the same JSON line to file descriptor N\n"
-            "  --seed N               deterministic event ids (snapshot tests)\n"
-            "  --clock-offset S       add S seconds to event times (tests)\n"
-            "  --print-config         print the effective configuration file and exit\n"
-            "  --version              print the version and exit\n"
-            "  --help                 this text\n");
+    fprintf(
+        f, "usage: bucketbridge [options]\n"
+           "  --listen HOST:PORT     address to serve S3 on (default 127.0.0.1:4566)\n"
+           "  --data-dir DIR         buckets live in DIR/<bucket>/ (default ./data)\n"
+           "  --config FILE          JSON configuration file (see docs/configuration.md)\n"
+           "  --auth KEY:SECRET|none credentials clients sign with (default test:test)\n"
+           "  --durability fast|full fsync every upload and commit with full (default fast)\n"
+           "  --log-level LEVEL      error, warn, info or debug (default info)\n"
+           "  --no-consumers         do not start the configured consumer programs\n"
+           "  --ephemeral            fresh temporary data dir removed at exit; port 0 unless\n"
+           "                         --listen is given\n"
+           "  --ready-file PATH      write one JSON line (endpoints, credentials, pid) when ready\n"
+           "  --ready-fd N           the same JSON line to file descriptor N\n"
+           "  --seed N               deterministic event ids (snapshot tests)\n"
+           "  --clock-offset S       add S seconds to event times (tests)\n"
+           "  --print-config         print the effective configuration file and exit\n"
+           "  --version              print the version and exit\n"
+           "  --help                 this text\n");
 }
 
 int main(int argc, char **argv)
@@ -189,7 +190,8 @@ int main(int argc, char **argv)
         char *end = NULL;
         long v = strtol(clock_offset, &end, 10);
         if (*clock_offset == '\0' || *end != '\0') {
-            snprintf(err, sizeof(err), "--clock-offset: want seconds (an integer, may be negative)");
+            snprintf(err, sizeof(err),
+                     "--clock-offset: want seconds (an integer, may be negative)");
             rc = BB_EINVAL;
         }
         cfg.clock_offset_s = v;
@@ -227,14 +229,9 @@ int main(int argc, char **argv)
         goto out;
     }
     if (print_config) {
-        printf("{\"listen\": \"%s:%d\", \"data_dir\": \"%s\", \"region\": \"%s\", "
-               "\"durability\": \"%s\", \"log_level\": \"%s\", \"buckets\": [",
-               cfg.listen_host, cfg.listen_port, cfg.data_dir, cfg.region,
-               cfg.durability_full ? "full" : "fast", cfg.log_level);
-        for (size_t i = 0; i < cfg.nbuckets; i++)
-            printf("%s{\"name\": \"%s\", \"eventbridge\": %s}", i ? ", " : "",
-                   cfg.buckets[i].name, cfg.buckets[i].eventbridge ? "true" : "false");
-        printf("]}\n");
+        char *text = config_print(&cfg);
+        fputs(text, stdout);
+        free(text);
         exit_code = 0;
         goto out;
     }

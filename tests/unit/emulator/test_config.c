@@ -4,6 +4,7 @@
 #include "bb_test.h"
 
 #include "config.h"
+#include "config_print.h"
 
 #include "bb_err.h"
 
@@ -517,10 +518,77 @@ static void test_config_set_auth_refuses_malformed_specs(void **state)
     config_cleanup(&c);
 }
 
+/* ---- --print-config ---- */
+
+/* Printing, applying the print to fresh defaults and printing again gives
+ * the same text: every key the print holds is read back as it was. */
+static void assert_print_round_trips(struct config *c, const char *needle)
+{
+    struct config back;
+    char *text = config_print(c);
+    char *again;
+
+    assert_non_null(strstr(text, needle));
+    config_init(&back);
+    assert_apply_ok(&back, text);
+    again = config_print(&back);
+    assert_string_equal(again, text);
+    free(again);
+    free(text);
+    config_cleanup(&back);
+}
+
+static void test_config_print_round_trips_the_defaults(void **state)
+{
+    struct config c;
+
+    (void)state;
+    config_init(&c);
+    assert_print_round_trips(&c, "\"thumbnail-on-upload\"");
+    config_cleanup(&c);
+}
+
+static void test_config_print_round_trips_every_kind_of_key(void **state)
+{
+    struct config c;
+
+    (void)state;
+    config_init(&c);
+    assert_apply_ok(&c, "{\"listen\": \"[::1]:9000\", \"data_dir\": \"/var/lib/bb\","
+                        " \"region\": \"eu-west-1\", \"account_id\": \"123456789012\","
+                        " \"auth\": \"none\", \"durability\": \"full\", \"log_level\": \"debug\","
+                        " \"max_clock_skew_seconds\": 60, \"buckets\": [\"a-bucket\"],"
+                        " \"virtual_host_domains\": [\"example.test\"],"
+                        " \"https\": {\"enabled\": false, \"listen\": \"127.0.0.1:9443\"},"
+                        " \"http\": {\"max_connections\": 100, \"head_timeout_seconds\": 5},"
+                        " \"watcher\": {\"enabled\": false, \"ignore\": [\"*.tmp\"]},"
+                        " \"eventbridge\": {\"key_encoding\": \"raw\", \"retry_time_scale\": 0.5,"
+                        "   \"retention_days\": 0, \"websocket_token\": \"tok\"},"
+                        " \"deterministic\": {\"seed\": 42, \"clock_offset_seconds\": -3600},"
+                        " \"functions\": {\"f\": {\"command\": [\"/bin/true\"]}},"
+                        " \"webhooks\": {\"w\": {\"url\": \"http://127.0.0.1:1/\"}},"
+                        " \"consumers\": [], \"rules\": []}");
+    assert_print_round_trips(&c, "\"websocket_token\":\t\"tok\"");
+    /* and nothing configured above is left out of the print */
+    char *text = config_print(&c);
+    static const char *const given[] = {
+        "\"[::1]:9000\"", "/var/lib/bb",   "eu-west-1", "123456789012", "\"none\"",
+        "\"full\"",       "\"debug\"",     ":\t60,",    "a-bucket",     "example.test",
+        "127.0.0.1:9443", ":\t100,",       ":\t5,",     "*.tmp",        "\"raw\"",
+        ":\t0.5,",        "\"seed\":\t42", ":\t-3600",  "/bin/true",    "http://127.0.0.1:1/"};
+    for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++)
+        if (strstr(text, given[i]) == NULL)
+            fail_msg("--print-config lost %s:\n%s", given[i], text);
+    free(text);
+    config_cleanup(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_init_fills_the_embedded_defaults),
+        cmocka_unit_test(test_config_print_round_trips_the_defaults),
+        cmocka_unit_test(test_config_print_round_trips_every_kind_of_key),
         cmocka_unit_test(test_config_default_json_applies_cleanly),
         cmocka_unit_test(test_config_apply_json_sets_every_key),
         cmocka_unit_test(test_config_apply_json_keeps_keys_not_given),
