@@ -189,14 +189,14 @@ static int write_all(int fd, const void *p, size_t n)
     return BB_OK;
 }
 
-/* Writes the filled bh buffer and hands it to the hashing thread. */
+/* Hands the filled bh buffer to the hashing thread (its bytes are in the
+ * file already). */
 static int flush_hashed(struct s3_body *b)
 {
-    int rc = write_all(b->fd, b->hbuf, b->wlen);
     s3_bodyhash_submit(b->bh, b->wlen);
     b->wlen = 0;
     b->hbuf = NULL;
-    return rc;
+    return BB_OK;
 }
 
 static int flush(struct s3_body *b)
@@ -231,6 +231,12 @@ static int payload(void *arg, const char *p, size_t n)
             return BB_ETOOBIG;
         }
         return BB_OK;
+    }
+    /* large: each piece goes to the file as it comes (as the small path's
+     * 64 KiB writes do), and into the buffer the hashing thread reads */
+    if (b->bh != NULL && write_all(b->fd, p, n) < 0) {
+        fail(b, S3E_INTERNAL_ERROR, "Writing the upload to disk failed.");
+        return BB_EINVAL;
     }
     while (n > 0) {
         size_t cap = b->bh != NULL ? S3_BODYHASH_BUF : S3_BODY_WBUF;
