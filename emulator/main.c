@@ -6,6 +6,7 @@
 #include "config.h"
 #include "config_print.h"
 #include "server.h"
+#include "tls.h"
 #include "bus_event.h"
 #include "ready.h"
 
@@ -257,6 +258,8 @@ int main(int argc, char **argv)
     if (cfg.has_seed)
         bus_event_seed(cfg.seed);
     if (ready_file != NULL || ready_fd >= 0) {
+        /* the ready file names the https port and its certificate */
+        (void)tls_cert_wait(&g_srv);
         if (ready_announce(&g_srv, ready_file, ready_fd) < 0) {
             server_cleanup(&g_srv);
             goto out;

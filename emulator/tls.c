@@ -30,7 +30,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define TLS_CERT_DAYS 825 /* the longest validity browsers accept for a leaf */
+#define TLS_CERT_DAYS 825                     /* the longest validity browsers accept for a leaf */
+#define TLS_CERT_WAIT_US (50 * LWS_US_PER_MS) /* the child is collected this long after start */
+
+/* one daemon per process: the timer that collects the certificate child */
+static lws_sorted_usec_list_t cert_sul;
+static struct server *cert_srv;
 
 static int add_ext(X509 *x, int nid, const char *value)
 {
@@ -237,6 +242,33 @@ static int cert_end(struct server *srv)
     return rc;
 }
 
+int tls_cert_wait(struct server *srv)
+{
+    int rc;
+
+    if (srv->tls_port == 0 || srv->tls_failed)
+        return srv->tls_failed ? BB_EINVAL : BB_OK;
+    if (srv->tls_cert_path != NULL && srv->tls_job == 0)
+        return BB_OK;
+    rc = cert_end(srv);
+    if (rc < 0) {
+        srv->tls_failed = 1;
+        srv->tls_port = 0; /* not announced; connections to it are closed */
+        BB_LOG_WARN("tls", "no TLS certificate; https connections are closed", "error=\"%s\"",
+                    bb_strerror(rc));
+        return rc;
+    }
+    BB_LOG_INFO("tls", "certificate ready", "cert=\"%s\"", srv->tls_cert_path);
+    return BB_OK;
+}
+
+static void cert_sul_cb(lws_sorted_usec_list_t *sul)
+{
+    (void)sul;
+    if (cert_srv != NULL)
+        (void)tls_cert_wait(cert_srv);
+}
+
 void tls_cleanup(struct server *srv)
 {
     if (srv->tls_job > 0) {
@@ -308,6 +340,8 @@ static struct lws_vhost *tls_vhost(struct server *srv)
 
     if (srv->tls_vhost != NULL || srv->tls_failed)
         return srv->tls_vhost;
+    if (tls_cert_wait(srv) < 0)
+        return NULL;
     memset(&info, 0, sizeof(info));
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* tls_accept_callback accepts */
     info.protocols = srv->tls_protocols;
@@ -372,16 +406,15 @@ int tls_start(struct server *srv, const struct lws_protocols *protocols)
      * port is kernel-picked too, so parallel daemons do not collide */
     int port = cfg->listen_port == 0 && !cfg->https_explicit ? 0 : cfg->https_port;
     int lfd = -1;
-    int rc;
+    int rc = BB_OK;
 
     if (!cfg->https_enabled)
         return BB_OK;
-    /* ready before the port listens: the ready file names it, and clients
-     * trust it from there */
+    /* the certificate is made by a child while the daemon goes on (its
+     * files are slow to create on some file systems); tls_cert_wait()
+     * collects it: before a ready file names it, at the first https
+     * connection, or from a timer shortly after start */
     tls_cert_begin(srv);
-    rc = cert_end(srv);
-    if (rc < 0)
-        goto out;
     lfd = listen_socket(cfg->https_host, port, &srv->tls_port);
     if (lfd < 0) {
         rc = lfd;
@@ -399,8 +432,11 @@ int tls_start(struct server *srv, const struct lws_protocols *protocols)
         goto out;
     }
     lfd = -1;
-    BB_LOG_INFO("tls", "https listening", "url=https://%s:%d cert=\"%s\"", cfg->https_host,
-                srv->tls_port, srv->tls_cert_path);
+    cert_srv = srv;
+    lws_sul_schedule(srv->lws, 0, &cert_sul, cert_sul_cb, TLS_CERT_WAIT_US);
+    if (cfg->https_explicit && (rc = tls_cert_wait(srv)) < 0)
+        goto out; /* configured: no certificate is an error now, not later */
+    BB_LOG_INFO("tls", "https listening", "url=https://%s:%d", cfg->https_host, srv->tls_port);
 out:
     if (lfd >= 0)
         close(lfd);

@@ -29,20 +29,28 @@ int tls_cert_ensure(const char *dir, const char *const *domains, unsigned long n
 /**
  * Starts making the certificate of srv->cfg (https_enabled, missing files)
  * in a child process, so it is made while the rest of the daemon starts;
- * tls_start waits for it. Call before the daemon starts any thread. Loop
- * thread.
+ * tls_cert_wait collects it. Call before the daemon starts any thread.
+ * Loop thread.
  */
 void tls_cert_begin(struct server *srv);
+
+/**
+ * Waits for the certificate child (a few ms after tls_start at most) and
+ * sets srv->tls_cert_path and tls_key_path. When the certificate cannot
+ * be made: logs, turns https off (srv->tls_port 0, tls_failed) and returns
+ * a negative code. Idempotent. Loop thread.
+ */
+int tls_cert_wait(struct server *srv);
 
 /** Ends a certificate child still running and frees srv's TLS strings. */
 void tls_cleanup(struct server *srv);
 
 /**
- * Starts the HTTPS listener of srv->cfg (https_enabled): makes the
- * certificate and listens on a socket polled by lws with the protocol
+ * Starts the HTTPS listener of srv->cfg (https_enabled): starts making the
+ * certificate (tls_cert_begin) and listens on a socket polled by lws with the protocol
  * "bb-tls-accept" (tls_accept_callback) on srv->s3_vhost. The TLS vhost,
  * using @protocols (borrowed; must outlive the context), is made at the
- * first connection. Sets srv->tls_port, tls_cert_path and tls_key_path.
+ * first connection, after tls_cert_wait(). Sets srv->tls_port.
  * When it cannot start, logs a warning and returns 0, unless the
  * configuration asked for it explicitly (https_explicit): then returns a
  * negative code.
