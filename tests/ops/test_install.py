@@ -110,11 +110,17 @@ class InstallTest(unittest.TestCase):
     def test_3_example_config(self):
         cfg = self.path("share", "bucketbridge", "config.example.json")
         with open(cfg) as f:
-            json.load(f)
+            example = json.load(f)
         r = subprocess.run([self.path("bin", "bucketbridge"), "--config", cfg, "--print-config"],
                            capture_output=True, text=True, cwd=self.tmp)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn('"listen": "127.0.0.1:4566"', r.stdout)
+        # the effective configuration, as a file: the example's settings in it
+        printed = json.loads(r.stdout)
+        self.assertEqual(printed["listen"], example.get("listen", "127.0.0.1:4566"))
+        self.assertEqual([x["Name"] for x in printed["rules"]],
+                         [x["Name"] for x in example["rules"]])
+        self.assertEqual([c["name"] for c in printed["consumers"]],
+                         [c["name"] for c in example["consumers"]])
 
     def test_4_installed_daemon_runs_the_pipeline(self):
         ready = os.path.join(self.tmp, "ready.json")
