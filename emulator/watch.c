@@ -18,6 +18,7 @@
 #include <inotifytools/inotifytools.h>
 #include <libwebsockets.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ struct watch {
     struct watch_scan *scan;
     struct bb_queue q;
     pthread_t thread;
-    volatile int stop;
+    atomic_int stop; /* set by watch_stop on the loop thread */
     int max_wd; /* the highest watch descriptor handed out so far */
 };
 
@@ -226,7 +227,7 @@ static int64_t mono_us(void)
 static void *thread_main(void *arg)
 {
     struct watch *w = arg;
-    while (!w->stop) {
+    while (!atomic_load(&w->stop)) {
         int64_t t0 = mono_us();
         struct inotify_event *ev = inotifytools_next_event(1);
         int waited = mono_us() - t0 > WATCH_WOKEN_US;
@@ -237,7 +238,7 @@ static void *thread_main(void *arg)
          * every rename into a bucket, the store's own on every PUT, pays for
          * waking it; a burst is then read in one go instead, and its first
          * event is still handled at once. */
-        if (ev != NULL && waited && !w->stop) {
+        if (ev != NULL && waited && !atomic_load(&w->stop)) {
             struct timespec nap = {0, WATCH_GATHER_US * 1000};
             nanosleep(&nap, NULL);
         }
@@ -280,7 +281,7 @@ void watch_stop(struct watch *w)
 {
     if (w == NULL)
         return;
-    w->stop = 1;
+    atomic_store(&w->stop, 1);
     if (w->thread) {
         /* the thread waits up to a second for an event: give it one (a
          * hidden name, ignored) so the stop is immediate */
