@@ -133,7 +133,7 @@ static struct {
     struct server *srv;
     struct client *clients;
     unsigned long serial;
-    struct ring_ev ring[RING_CAP];
+    struct ring_ev *ring; /* RING_CAP slots, calloc: pages become resident as used */
     uint64_t ring_first, ring_last; /* seqs held: (ring_first, ring_last] */
     lws_sorted_usec_list_t tick;
     int ticking;
@@ -1154,6 +1154,7 @@ static void on_bus_kick(void *arg)
 int ws_conn_start(struct server *srv)
 {
     memset(&g, 0, sizeof(g));
+    g.ring = bb_xcalloc(RING_CAP, sizeof(*g.ring));
     g.srv = srv;
     bb_buf_init(&g.out, OUT_LIMIT);
     g.ring_first = g.ring_last = bus_last_seq(srv->bus);
@@ -1175,6 +1176,8 @@ void ws_conn_stop(struct server *srv)
         memset(e, 0, sizeof(*e));
     }
     bb_buf_cleanup(&g.out);
+    free(g.ring);
+    g.ring = NULL;
     g.srv = NULL;
 }
 
