@@ -38,6 +38,11 @@ static void fetch_all(void)
     g_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 }
 
+void bb_hash_preload(void)
+{
+    pthread_once(&g_once, fetch_all);
+}
+
 static const EVP_MD *md_for(enum bb_hash_alg alg)
 {
     pthread_once(&g_once, fetch_all);

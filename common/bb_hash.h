@@ -25,6 +25,10 @@ struct bb_hash;
 
 /** Returns a new digest context; free with bb_hash_free. */
 struct bb_hash *bb_hash_new(enum bb_hash_alg alg);
+/** Initialises OpenSSL and fetches the digests now (about 1.3 ms the first
+ * time: OpenSSL reads its configuration and loads its provider) rather
+ * than at the first use. Any thread; later calls do nothing. */
+void bb_hash_preload(void);
 void bb_hash_update(struct bb_hash *h, const void *p, size_t n);
 /** Writes the digest to @out (16, 20 or 32 bytes); returns its length. The
  * context may be reused after bb_hash_reset. */
