@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -358,6 +359,29 @@ int bb_wsclient_parse_endpoint(const char *url, char *host, size_t hostlen, int 
     memcpy(host, h, strlen(h) + 1);
     *port = pt;
     return BB_OK;
+}
+
+int bb_wsclient_host_is_loopback(const char *host)
+{
+    static const char suffix[] = ".localhost";
+    struct in_addr a4;
+    struct in6_addr a6;
+    size_t n;
+
+    if (host == NULL || host[0] == '\0')
+        return 0;
+    n = strlen(host);
+    if (strcasecmp(host, "localhost") == 0 ||
+        (n > sizeof(suffix) - 1 && strcasecmp(host + n - (sizeof(suffix) - 1), suffix) == 0))
+        return 1;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1) {
+        if (IN6_IS_ADDR_LOOPBACK(&a6))
+            return 1;
+        return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+    }
+    return 0;
 }
 
 int bb_wsclient_parse_url(const char *url, char *host, size_t hostlen, int *port, int *tls)

@@ -135,6 +135,16 @@ int bb_wsclient_parse_endpoint(const char *url, char *host, size_t hostlen, int 
  */
 int bb_wsclient_parse_url(const char *url, char *host, size_t hostlen, int *port, int *tls);
 
+/**
+ * 1 when @host (no brackets) names this machine: "localhost" or a name
+ * ending in ".localhost" (any case), an IPv4 address 127.x.x.x, "::1" or
+ * "::ffff:127.x.x.x"; else 0. The rule by which a client may accept the
+ * daemon's self-signed certificate without a CA file (bb_wsclient_new_tls
+ * with @ca_file NULL): bucketbridge-cli and bucketbridge-logger refuse an
+ * unverified https/wss connection to any other host.
+ */
+int bb_wsclient_host_is_loopback(const char *host);
+
 /** The request path with "?token=" and @token percent-encoded (no query
  * when @token is NULL or empty). Returns a new string; free with free(). */
 char *bb_wsclient_request_path(const char *token);

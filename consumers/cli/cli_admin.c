@@ -32,11 +32,14 @@ static int call(const struct cli_args *a, const struct cli_conf *c, const char *
 {
     char *tok = with_token ? bb_xasprintf("X-Bucketbridge-Token: %s", c->token) : NULL;
     const char *hdrs[] = {tok, NULL};
-    int rc = cli_http_request(c->host, c->port, method, target, hdrs, NULL, 0, a->timeout_ms, resp);
+    struct cli_http_peer peer = {
+        .host = c->host, .port = c->port, .tls = c->tls, .ca_file = c->ca_file};
+    int rc = cli_http_send(&peer, method, target, hdrs, NULL, 0, a->timeout_ms, resp);
     free(tok);
     if (rc < 0) {
-        fprintf(stderr, "bucketbridge-cli: %s: cannot reach the daemon at http://%s:%d: %s\n", what,
-                c->host, c->port, bb_strerror(rc));
+        fprintf(stderr, "bucketbridge-cli: %s: cannot reach the daemon at %s://%s:%d: %s\n", what,
+                c->tls ? "https" : "http", c->host, c->port,
+                peer.why[0] ? peer.why : bb_strerror(rc));
         return CLI_EXIT_ERROR;
     }
     if (resp->status == 403) {

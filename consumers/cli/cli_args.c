@@ -32,6 +32,7 @@
 enum opt_id {
     OPT_ENDPOINT,
     OPT_TOKEN,
+    OPT_CA,
     OPT_READY_FILE,
     OPT_HELP,
     OPT_VERBOSE,
@@ -64,6 +65,7 @@ struct opt {
 static const struct opt opts[OPT_COUNT_ALL] = {
     [OPT_ENDPOINT] = {"endpoint", 0, 1, ON_ALL},
     [OPT_TOKEN] = {"token", 0, 1, ON_ALL},
+    [OPT_CA] = {"ca", 0, 1, ON_ALL},
     [OPT_READY_FILE] = {"ready-file", 0, 1, ON_ALL},
     [OPT_HELP] = {"help", 'h', 0, ON_ALL},
     [OPT_VERBOSE] = {"verbose", 'v', 0, ON_ALL},
@@ -338,6 +340,9 @@ static int set_value(struct cli_args *a, int id, const char *v, int64_t now_s, c
     case OPT_TOKEN:
         a->token = v;
         break;
+    case OPT_CA:
+        a->ca_file = v;
+        break;
     case OPT_READY_FILE:
         a->ready_file = v;
         break;
@@ -561,7 +566,12 @@ int cli_args_parse(int argc, char *const *argv, int64_t now_s, struct cli_args *
 #define GLOBAL_HELP                                                                                \
     "Global options (before or after the command):\n"                                              \
     "  --endpoint URL     http://HOST:PORT of the daemon ($BUCKETBRIDGE_ENDPOINT,\n"               \
-    "                     default " CLI_DEFAULT_ENDPOINT ")\n"                                     \
+    "                     default " CLI_DEFAULT_ENDPOINT "), or https://HOST:PORT for its\n"       \
+    "                     TLS port (then events tail/wait/put use wss://)\n"                       \
+    "  --ca FILE          with https: check the daemon's certificate against FILE\n"               \
+    "                     (its <data>/.bucketbridge/tls/cert.pem, tls_cert in the ready\n"         \
+    "                     file); without it any self-signed certificate is accepted,\n"            \
+    "                     on a loopback host only (localhost, 127.x.x.x, ::1)\n"                   \
     "  --token T          admin/WebSocket token ($BUCKETBRIDGE_TOKEN, default \"test\")\n"         \
     "  --ready-file PATH  take endpoint, token and credentials from the daemon's\n"                \
     "                     --ready-file ($BUCKETBRIDGE_READY_FILE); waits up to 30 s for it\n"      \

@@ -56,6 +56,7 @@ struct cli_args {
     /* global: NULL when not given on the command line */
     const char *endpoint;
     const char *token;
+    const char *ca_file; /* --ca: the CA for https/wss */
     const char *ready_file;
     /* events */
     const char *pattern;

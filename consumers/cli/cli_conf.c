@@ -8,6 +8,7 @@
 #include "cli_args.h"
 #include "bb_err.h"
 #include "bb_mem.h"
+#include "bb_wsclient.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -20,7 +21,7 @@
 #define READY_POLL_MS 20
 #define READY_MAX_BYTES 65536
 
-int cli_conf_parse_endpoint(const char *url, char *host, size_t hostlen, int *port)
+int cli_conf_parse_url(const char *url, char *host, size_t hostlen, int *port, int *tls)
 {
     const char *p = url;
     const char *h, *hend;
@@ -29,9 +30,16 @@ int cli_conf_parse_endpoint(const char *url, char *host, size_t hostlen, int *po
 
     if (url == NULL)
         return BB_EINVAL;
-    if (strncmp(p, "https://", 8) == 0 || strncmp(p, "wss://", 6) == 0)
-        return BB_EINVAL;
-    if (strncmp(p, "http://", 7) == 0) {
+    *tls = 0;
+    if (strncmp(p, "https://", 8) == 0) {
+        p += 8;
+        def_port = 443;
+        *tls = 1;
+    } else if (strncmp(p, "wss://", 6) == 0) {
+        p += 6;
+        def_port = 443;
+        *tls = 1;
+    } else if (strncmp(p, "http://", 7) == 0) {
         p += 7;
         def_port = 80;
     } else if (strncmp(p, "ws://", 5) == 0) {
@@ -72,6 +80,35 @@ int cli_conf_parse_endpoint(const char *url, char *host, size_t hostlen, int *po
     return BB_OK;
 }
 
+int cli_conf_parse_endpoint(const char *url, char *host, size_t hostlen, int *port)
+{
+    int tls = 0;
+    int rc = cli_conf_parse_url(url, host, hostlen, port, &tls);
+
+    if (rc == BB_OK && tls)
+        return BB_EINVAL;
+    return rc;
+}
+
+int cli_conf_check_tls(const struct cli_conf *c, char *err, size_t errlen)
+{
+    if (!c->tls && c->ca_file != NULL) {
+        snprintf(err, errlen,
+                 "--ca applies to an https:// endpoint; http://%s:%d is plain (give "
+                 "--endpoint https://HOST:PORT, the daemon's TLS port)",
+                 c->host, c->port);
+        return BB_EINVAL;
+    }
+    if (c->tls && c->ca_file == NULL && !bb_wsclient_host_is_loopback(c->host)) {
+        snprintf(err, errlen,
+                 "https://%s:%d is not a loopback host: give --ca FILE (the daemon's "
+                 "<data>/.bucketbridge/tls/cert.pem) to check its certificate",
+                 c->host, c->port);
+        return BB_EINVAL;
+    }
+    return BB_OK;
+}
+
 static void take(char **dst, const cJSON *o, const char *key)
 {
     const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
@@ -87,7 +124,7 @@ int cli_conf_from_ready(struct cli_conf *c, const char *text)
 
     if (!cJSON_IsObject(o) || ep == NULL)
         goto out;
-    if (c->port == 0 && cli_conf_parse_endpoint(ep, c->host, sizeof(c->host), &c->port) < 0)
+    if (c->port == 0 && cli_conf_parse_url(ep, c->host, sizeof(c->host), &c->port, &c->tls) < 0)
         goto out;
     take(&c->token, o, "token");
     take(&c->access_key, o, "access_key");
@@ -174,8 +211,9 @@ int cli_conf_resolve(struct cli_conf *c, const struct cli_args *a, char *err, si
 
     memset(c, 0, sizeof(*c));
     if (ep != NULL) {
-        if (cli_conf_parse_endpoint(ep, c->host, sizeof(c->host), &c->port) < 0) {
-            snprintf(err, errlen, "--endpoint wants http://HOST:PORT, got \"%s\"", ep);
+        if (cli_conf_parse_url(ep, c->host, sizeof(c->host), &c->port, &c->tls) < 0) {
+            snprintf(err, errlen,
+                     "--endpoint wants http://HOST:PORT or https://HOST:PORT, got \"%s\"", ep);
             return BB_EINVAL;
         }
     }
@@ -190,11 +228,19 @@ int cli_conf_resolve(struct cli_conf *c, const struct cli_args *a, char *err, si
         ep = getenv("BUCKETBRIDGE_ENDPOINT");
         if (ep == NULL || ep[0] == '\0')
             ep = CLI_DEFAULT_ENDPOINT;
-        if (cli_conf_parse_endpoint(ep, c->host, sizeof(c->host), &c->port) < 0) {
-            snprintf(err, errlen, "$BUCKETBRIDGE_ENDPOINT wants http://HOST:PORT, got \"%s\"", ep);
+        if (cli_conf_parse_url(ep, c->host, sizeof(c->host), &c->port, &c->tls) < 0) {
+            snprintf(
+                err, errlen,
+                "$BUCKETBRIDGE_ENDPOINT wants http://HOST:PORT or https://HOST:PORT, got \"%s\"",
+                ep);
             return BB_EINVAL;
         }
     }
+    if (a->ca_file != NULL)
+        c->ca_file = bb_xstrdup(a->ca_file);
+    rc = cli_conf_check_tls(c, err, errlen);
+    if (rc < 0)
+        return rc;
     fallback(&c->token, "BUCKETBRIDGE_TOKEN", CLI_DEFAULT_TOKEN);
     fallback(&c->access_key, "AWS_ACCESS_KEY_ID", "test");
     fallback(&c->secret_key, "AWS_SECRET_ACCESS_KEY", "test");
@@ -205,6 +251,7 @@ int cli_conf_resolve(struct cli_conf *c, const struct cli_args *a, char *err, si
 
 void cli_conf_cleanup(struct cli_conf *c)
 {
+    free(c->ca_file);
     free(c->token);
     free(c->access_key);
     free(c->secret_key);

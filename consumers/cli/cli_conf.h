@@ -19,6 +19,8 @@ struct cli_args;
 struct cli_conf {
     char host[256]; /* "127.0.0.1", "localhost", "::1" (no brackets) */
     int port;
+    int tls;       /* https:// (HTTP over TLS, events over wss://) */
+    char *ca_file; /* --ca; NULL: accept a self-signed certificate (loopback only) */
     char *token;
     char *access_key;
     char *secret_key;
@@ -27,12 +29,24 @@ struct cli_conf {
 };
 
 /**
- * Splits @url ("http://HOST:PORT", also "ws://", no scheme, IPv6 as
- * "[::1]", any path ignored; the port defaults to 80 with a scheme, else
- * 4566) into @host (no brackets) and *port. https/wss are refused: the
- * CLI speaks plain HTTP to a local daemon. Returns 0 or BB_EINVAL.
+ * Splits @url ("http://HOST:PORT", also "ws://", "https://", "wss://", no
+ * scheme, IPv6 as "[::1]", any path ignored; the port defaults to 80 with
+ * http/ws, 443 with https/wss, else 4566) into @host (no brackets), *port
+ * and *tls (1 for https/wss). Returns 0 or BB_EINVAL.
  */
+int cli_conf_parse_url(const char *url, char *host, size_t hostlen, int *port, int *tls);
+
+/** As cli_conf_parse_url, but https/wss are refused (BB_EINVAL). */
 int cli_conf_parse_endpoint(const char *url, char *host, size_t hostlen, int *port);
+
+/**
+ * Checks the TLS settings of a resolved @c: with tls and no ca_file the
+ * host must be loopback (bb_wsclient_host_is_loopback), since the daemon's
+ * certificate is then accepted unchecked; a ca_file without tls is
+ * refused too (it would be silently unused). Returns 0, or BB_EINVAL with
+ * a reason in @err.
+ */
+int cli_conf_check_tls(const struct cli_conf *c, char *err, size_t errlen);
 
 /**
  * Fills the fields of @c that are still unset (NULL / port 0) from the
@@ -45,7 +59,8 @@ int cli_conf_from_ready(struct cli_conf *c, const char *text);
 /**
  * Resolves @c from @a, the ready file (waiting up to
  * CLI_CONF_READY_WAIT_MS for it to appear with a live pid) and the
- * environment. Returns 0; BB_EINVAL (a bad endpoint) or -errno / BB_EAGAIN
+ * environment, then checks it with cli_conf_check_tls. Returns 0; BB_EINVAL
+ * (a bad endpoint, or TLS settings cli_conf_check_tls refuses) or -errno / BB_EAGAIN
  * (the ready file never became usable) with a reason in @err.
  */
 int cli_conf_resolve(struct cli_conf *c, const struct cli_args *a, char *err, size_t errlen);

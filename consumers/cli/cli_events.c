@@ -18,6 +18,7 @@
 #include "cli_events.h"
 #include "cli_args.h"
 #include "cli_conf.h"
+#include "cli_http.h"
 #include "bb_err.h"
 #include "bb_log.h"
 #include "bb_mem.h"
@@ -136,6 +137,17 @@ static int refusal_rc(const char *message)
     return CLI_EXIT_USAGE;
 }
 
+int cli_events_tls_refused(const char *why)
+{
+    static const char *const marks[] = {"certificate", "verify", "issuer", "SSL err"};
+    if (why == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+        if (strstr(why, marks[i]) != NULL)
+            return 1;
+    return 0;
+}
+
 /* Messages every command treats alike; returns 1 when @m was one. */
 static int common_msg(struct session *s, const struct bb_wsclient_msg *m)
 {
@@ -147,6 +159,15 @@ static int common_msg(struct session *s, const struct bb_wsclient_msg *m)
         return 1;
     case BB_WSCLIENT_MSG_DISCONNECTED:
         snprintf(s->why, sizeof(s->why), "%s", m->message ? m->message : "connection closed");
+        if (s->cf->tls && !s->connected && cli_events_tls_refused(s->why)) {
+            /* a certificate that does not verify will not on a retry either */
+            fprintf(stderr,
+                    "bucketbridge-cli: %s: no TLS connection to wss://%s:%d (%s); is --ca %s the "
+                    "daemon's tls_cert, and this its https port?\n",
+                    s->what, s->cf->host, s->cf->port, s->why,
+                    s->cf->ca_file ? s->cf->ca_file : "-");
+            finish(s, CLI_EXIT_ERROR);
+        }
         return 1;
     case BB_WSCLIENT_MSG_ERROR:
         if (m->ref == NULL || (strcmp(m->ref, SUB_MATCH) != 0 && strcmp(m->ref, SUB_ALL) != 0 &&
@@ -223,7 +244,23 @@ static int open_session(struct session *s, const struct cli_args *a, const struc
     s->a = a;
     s->cf = cf;
     s->what = what;
-    rc = bb_wsclient_new(cf->host, cf->port, cf->token, cb, s, &s->c);
+    if (cf->tls && cf->ca_file != NULL) {
+        /* a certificate that does not verify is final, and lws only says
+         * "SSL err" on each retry: check it once here, with the reason */
+        struct cli_http_peer peer = {
+            .host = cf->host, .port = cf->port, .tls = 1, .ca_file = cf->ca_file};
+        rc = cli_http_tls_check(&peer, a != NULL && a->timeout_ms > 0 ? a->timeout_ms : 10000);
+        if (rc == -EPROTO) {
+            fprintf(stderr, "bucketbridge-cli: %s: cannot reach the daemon at wss://%s:%d: %s\n",
+                    what, cf->host, cf->port, peer.why);
+            return CLI_EXIT_ERROR;
+        }
+        /* anything else (not up yet, ...): bb_wsclient retries as on ws:// */
+    }
+    if (cf->tls)
+        rc = bb_wsclient_new_tls(cf->host, cf->port, cf->token, cf->ca_file, cb, s, &s->c);
+    else
+        rc = bb_wsclient_new(cf->host, cf->port, cf->token, cb, s, &s->c);
     if (rc < 0) {
         fprintf(stderr, "bucketbridge-cli: %s: %s\n", what, bb_strerror(rc));
         return CLI_EXIT_ERROR;
@@ -277,15 +314,16 @@ static void close_session(struct session *s)
 
 static void unreachable(const struct session *s, char *err, size_t errlen)
 {
+    const char *scheme = s->cf->tls ? "wss" : "ws";
     if (!s->connected)
-        snprintf(err, errlen, "cannot reach the daemon at ws://%s:%d (%s)", s->cf->host,
+        snprintf(err, errlen, "cannot reach the daemon at %s://%s:%d (%s)", scheme, s->cf->host,
                  s->cf->port, s->why[0] ? s->why : "no answer");
     else if (!s->heard)
         snprintf(err, errlen,
-                 "the daemon at ws://%s:%d closed the connection (%s); is the token right?",
+                 "the daemon at %s://%s:%d closed the connection (%s); is the token right?", scheme,
                  s->cf->host, s->cf->port, s->why[0] ? s->why : "no reason");
     else
-        snprintf(err, errlen, "no answer from the daemon at ws://%s:%d%s%s", s->cf->host,
+        snprintf(err, errlen, "no answer from the daemon at %s://%s:%d%s%s", scheme, s->cf->host,
                  s->cf->port, s->why[0] ? ": " : "", s->why);
 }
 

@@ -38,4 +38,11 @@ int cli_events_seq(const struct cli_args *a, const struct cli_conf *c, volatile 
 int cli_events_status(const struct cli_conf *c, int64_t timeout_ms, volatile sig_atomic_t *stop,
                       struct cJSON **out, char *err, size_t errlen);
 
+/**
+ * 1 when @why, a wss connection failure reported by bb_wsclient, says the
+ * daemon's certificate did not verify (against --ca): final, since a retry
+ * meets the same certificate. 0 for anything else (refused, reset, ...).
+ */
+int cli_events_tls_refused(const char *why);
+
 #endif

@@ -3,17 +3,22 @@
  * cli_http: connect (non-blocking, so the timeout covers it), write the
  * request, read until the server closes or the body is complete, parse.
  * Reading everything first keeps the parser pure and testable; the cap
- * (CLI_HTTP_MAX_RESPONSE) bounds the memory.
+ * (CLI_HTTP_MAX_RESPONSE) bounds the memory. TLS rides on the same
+ * non-blocking socket: OpenSSL's WANT_READ/WANT_WRITE become waits.
  */
 #include "cli_http.h"
 #include "bb_buf.h"
 #include "bb_err.h"
 #include "bb_mem.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,15 +101,122 @@ static int dial(const char *host, int port, int64_t deadline, int *out_fd)
     return rc;
 }
 
-static int send_all(int fd, const char *p, size_t n, int64_t deadline)
+/* One connection: @ssl NULL for plain TCP. */
+struct conn {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+};
+
+/* Waits for what OpenSSL asked for after @r from an SSL call; 1 to retry,
+ * else a negative code. */
+static int ssl_wait(struct conn *c, int r, int64_t deadline)
+{
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ)
+        return wait_fd(c->fd, POLLIN, deadline) < 0 ? -ETIMEDOUT : 1;
+    if (e == SSL_ERROR_WANT_WRITE)
+        return wait_fd(c->fd, POLLOUT, deadline) < 0 ? -ETIMEDOUT : 1;
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    return -ECONNRESET;
+}
+
+static void ssl_why(char *why, size_t whylen, const char *what)
+{
+    unsigned long e = ERR_get_error();
+    char buf[200] = "";
+    if (e != 0)
+        ERR_error_string_n(e, buf, sizeof(buf));
+    snprintf(why, whylen, "%s%s%s", what, buf[0] ? ": " : "", buf);
+    ERR_clear_error();
+}
+
+static int tls_start(struct conn *c, struct cli_http_peer *peer, int64_t deadline)
+{
+    struct in6_addr a6;
+    struct in_addr a4;
+    int r;
+
+    ERR_clear_error();
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    if (c->ctx == NULL) {
+        ssl_why(peer->why, sizeof(peer->why), "cannot set up TLS");
+        return -EPROTO;
+    }
+    SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
+    if (peer->ca_file != NULL) {
+        if (SSL_CTX_load_verify_locations(c->ctx, peer->ca_file, NULL) != 1) {
+            ERR_clear_error();
+            snprintf(peer->why, sizeof(peer->why),
+                     "cannot read the CA file %s (--ca wants a PEM certificate)", peer->ca_file);
+            return -EPROTO;
+        }
+        SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    } else {
+        SSL_CTX_set_verify(c->ctx, SSL_VERIFY_NONE, NULL);
+    }
+    c->ssl = SSL_new(c->ctx);
+    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+        ssl_why(peer->why, sizeof(peer->why), "cannot set up TLS");
+        return -EPROTO;
+    }
+    if (inet_pton(AF_INET, peer->host, &a4) != 1 && inet_pton(AF_INET6, peer->host, &a6) != 1)
+        SSL_set_tlsext_host_name(c->ssl, peer->host);
+    for (;;) {
+        r = SSL_connect(c->ssl);
+        if (r == 1)
+            return BB_OK;
+        int e = SSL_get_error(c->ssl, r);
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            int w = wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline);
+            if (w < 0) {
+                snprintf(peer->why, sizeof(peer->why),
+                         "no TLS handshake: %s (is this the daemon's https port?)", bb_strerror(w));
+                return w;
+            }
+            continue;
+        }
+        break;
+    }
+    {
+        long vr = SSL_get_verify_result(c->ssl);
+        if (vr != X509_V_OK) {
+            ERR_clear_error();
+            snprintf(peer->why, sizeof(peer->why),
+                     "the daemon's TLS certificate was not accepted: %s (--ca %s is not the CA "
+                     "that signed it; give the daemon's tls_cert)",
+                     X509_verify_cert_error_string(vr), peer->ca_file ? peer->ca_file : "-");
+        } else {
+            ssl_why(peer->why, sizeof(peer->why), "TLS handshake failed (is this the https port?)");
+        }
+    }
+    return -EPROTO;
+}
+
+static int conn_send_all(struct conn *c, const char *p, size_t n, int64_t deadline)
 {
     while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (c->ssl != NULL) {
+            int w = SSL_write(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+            if (w <= 0) {
+                int rc = ssl_wait(c, w, deadline);
+                if (rc < 0)
+                    return rc;
+                if (rc == 0)
+                    return -ECONNRESET;
+                continue;
+            }
+            p += w;
+            n -= (size_t)w;
+            continue;
+        }
+        ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                int rc = wait_fd(fd, POLLOUT, deadline);
+                int rc = wait_fd(c->fd, POLLOUT, deadline);
                 if (rc < 0)
                     return rc;
                 continue;
@@ -115,6 +227,55 @@ static int send_all(int fd, const char *p, size_t n, int64_t deadline)
         n -= (size_t)w;
     }
     return BB_OK;
+}
+
+/* Reads some bytes into @buf: > 0 bytes read, 0 at the end, or a negative
+ * code. */
+static ssize_t conn_recv(struct conn *c, char *buf, size_t len, int64_t deadline)
+{
+    for (;;) {
+        if (c->ssl != NULL) {
+            int r = SSL_read(c->ssl, buf, (int)len);
+            if (r > 0)
+                return r;
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_ZERO_RETURN)
+                return 0;
+            if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+                ERR_clear_error();
+                return 0; /* a close without close_notify: the body decides */
+            }
+            int rc = ssl_wait(c, r, deadline);
+            if (rc <= 0)
+                return rc < 0 ? rc : 0;
+            continue;
+        }
+        ssize_t r = recv(c->fd, buf, len, 0);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            int rc = wait_fd(c->fd, POLLIN, deadline);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        return -errno;
+    }
+}
+
+static void conn_close(struct conn *c)
+{
+    if (c->ssl != NULL)
+        SSL_free(c->ssl);
+    if (c->ctx != NULL)
+        SSL_CTX_free(c->ctx);
+    if (c->fd >= 0)
+        close(c->fd);
+    c->ssl = NULL;
+    c->ctx = NULL;
+    c->fd = -1;
 }
 
 /* Case-insensitive search for header @name in the head [@p, @end). Returns
@@ -265,15 +426,18 @@ int cli_http_parse_response(const char *raw, size_t len, struct cli_http_resp *o
     return parse(raw, len, 1, out);
 }
 
-int cli_http_request(const char *host, int port, const char *method, const char *target,
-                     const char *const *headers, const char *body, size_t body_len,
-                     int64_t timeout_ms, struct cli_http_resp *out)
+int cli_http_send(struct cli_http_peer *peer, const char *method, const char *target,
+                  const char *const *headers, const char *body, size_t body_len, int64_t timeout_ms,
+                  struct cli_http_resp *out)
 {
     int64_t deadline = mono_ms() + timeout_ms;
+    const char *host = peer->host;
+    int port = peer->port;
+    struct conn conn = {.fd = -1};
     struct bb_buf req, in;
-    int fd = -1;
     int rc;
 
+    peer->why[0] = '\0';
     memset(out, 0, sizeof(*out));
     bb_buf_init(&req, CLI_HTTP_MAX_RESPONSE);
     bb_buf_init(&in, CLI_HTTP_MAX_RESPONSE + 65536);
@@ -291,25 +455,22 @@ int cli_http_request(const char *host, int port, const char *method, const char 
         goto out;
     }
 
-    rc = dial(host, port, deadline, &fd);
+    rc = dial(host, port, deadline, &conn.fd);
     if (rc < 0)
         goto out;
-    rc = send_all(fd, req.data, req.len, deadline);
+    if (peer->tls) {
+        rc = tls_start(&conn, peer, deadline);
+        if (rc < 0)
+            goto out;
+    }
+    rc = conn_send_all(&conn, req.data, req.len, deadline);
     if (rc < 0)
         goto out;
     for (;;) {
         char chunk[READ_CHUNK];
-        ssize_t r = recv(fd, chunk, sizeof(chunk), 0);
+        ssize_t r = conn_recv(&conn, chunk, sizeof(chunk), deadline);
         if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                rc = wait_fd(fd, POLLIN, deadline);
-                if (rc < 0)
-                    goto out;
-                continue;
-            }
-            rc = -errno;
+            rc = (int)r;
             goto out;
         }
         if (r == 0)
@@ -329,11 +490,35 @@ int cli_http_request(const char *host, int port, const char *method, const char 
     if (rc == BB_EINCOMPLETE)
         rc = in.len == 0 ? -ECONNRESET : BB_ECORRUPT;
 out:
-    if (fd >= 0)
-        close(fd);
+    conn_close(&conn);
     bb_buf_cleanup(&in);
     bb_buf_cleanup(&req);
     return rc;
+}
+
+int cli_http_tls_check(struct cli_http_peer *peer, int64_t timeout_ms)
+{
+    int64_t deadline = mono_ms() + timeout_ms;
+    struct conn conn = {.fd = -1};
+    int rc;
+
+    peer->why[0] = '\0';
+    rc = dial(peer->host, peer->port, deadline, &conn.fd);
+    if (rc == BB_OK)
+        rc = tls_start(&conn, peer, deadline);
+    if (rc == BB_OK)
+        SSL_shutdown(conn.ssl);
+    conn_close(&conn);
+    return rc;
+}
+
+int cli_http_request(const char *host, int port, const char *method, const char *target,
+                     const char *const *headers, const char *body, size_t body_len,
+                     int64_t timeout_ms, struct cli_http_resp *out)
+{
+    struct cli_http_peer peer = {.host = host, .port = port};
+
+    return cli_http_send(&peer, method, target, headers, body, body_len, timeout_ms, out);
 }
 
 void cli_http_resp_cleanup(struct cli_http_resp *r)

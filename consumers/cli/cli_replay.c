@@ -95,11 +95,13 @@ static int api(const struct cli_args *a, const struct cli_conf *c, const char *o
     h_date = bb_xasprintf("X-Amz-Date: %s", amz_date);
     h_target = bb_xasprintf("X-Amz-Target: %s", target);
     const char *hdrs[] = {"Content-Type: " CONTENT_TYPE, h_date, h_target, h_auth, NULL};
-    rc = cli_http_request(c->host, c->port, "POST", "/", hdrs, body, strlen(body), a->timeout_ms,
-                          &r);
+    struct cli_http_peer peer = {
+        .host = c->host, .port = c->port, .tls = c->tls, .ca_file = c->ca_file};
+    rc = cli_http_send(&peer, "POST", "/", hdrs, body, strlen(body), a->timeout_ms, &r);
     if (rc < 0) {
-        fprintf(stderr, "bucketbridge-cli: replay: cannot reach the daemon at http://%s:%d: %s\n",
-                c->host, c->port, bb_strerror(rc));
+        fprintf(stderr, "bucketbridge-cli: replay: cannot reach the daemon at %s://%s:%d: %s\n",
+                c->tls ? "https" : "http", c->host, c->port,
+                peer.why[0] ? peer.why : bb_strerror(rc));
         rc = CLI_EXIT_ERROR;
         goto out;
     }

@@ -118,6 +118,29 @@ static void on_msg(struct bb_wsclient *c, const struct bb_wsclient_msg *m, void 
     }
 }
 
+char *logger_run_ws_url(const char *endpoint)
+{
+    const char *rest;
+    const char *scheme;
+    size_t n;
+
+    if (endpoint == NULL)
+        return NULL;
+    if (strncmp(endpoint, "https://", 8) == 0) {
+        rest = endpoint + 8;
+        scheme = "wss";
+    } else if (strncmp(endpoint, "http://", 7) == 0) {
+        rest = endpoint + 7;
+        scheme = "ws";
+    } else {
+        return NULL;
+    }
+    n = strcspn(rest, "/?#");
+    if (n == 0)
+        return NULL;
+    return bb_xasprintf("%s://%.*s%s", scheme, (int)n, rest, BB_WSCLIENT_PATH);
+}
+
 int logger_run(const struct logger_run_conf *conf, volatile sig_atomic_t *stop)
 {
     struct run r = {conf, NULL, NULL, 0, NULL, 0, 0, 0};
@@ -130,7 +153,11 @@ int logger_run(const struct logger_run_conf *conf, volatile sig_atomic_t *stop)
     r.held = bb_xcalloc((size_t)r.maxheld, sizeof(*r.held));
     r.rec = logger_record_new();
     r.sink = logger_sink_new(conf->log_dir);
-    rc = bb_wsclient_new(conf->ws_host, conf->ws_port, conf->token, on_msg, &r, &c);
+    if (conf->ws_tls)
+        rc = bb_wsclient_new_tls(conf->ws_host, conf->ws_port, conf->token, conf->ca_file, on_msg,
+                                 &r, &c);
+    else
+        rc = bb_wsclient_new(conf->ws_host, conf->ws_port, conf->token, on_msg, &r, &c);
     if (rc < 0)
         goto out;
     rc = bb_wsclient_join(c, conf->group, conf->credit, conf->visibility_timeout_s);

@@ -20,7 +20,10 @@
 struct logger_run_conf {
     const char *ws_host; /* borrowed, as all the pointers here */
     int ws_port;
-    const char *token; /* NULL or "" without auth */
+    int ws_tls;          /* wss:// */
+    const char *ca_file; /* with ws_tls: the CA to check the daemon against; NULL: none
+                            (a self-signed certificate is accepted: loopback only) */
+    const char *token;   /* NULL or "" without auth */
     const char *group;
     int credit;
     int visibility_timeout_s;
@@ -29,6 +32,14 @@ struct logger_run_conf {
     int ack_delay_ms;    /* 0: ack each record at once; else hold acks this long at most,
                             or until credit/2 are held */
 };
+
+/**
+ * The WebSocket URL for the S3 endpoint @endpoint ("http://HOST:PORT",
+ * "https://HOST:PORT", any path dropped): "ws://HOST:PORT" or, for https,
+ * "wss://HOST:PORT", followed by BB_WSCLIENT_PATH. Returns a new string
+ * (free()), or NULL when @endpoint is not http:// or https://.
+ */
+char *logger_run_ws_url(const char *endpoint);
 
 /**
  * Runs until *@stop becomes non-zero (a signal handler sets it). Returns

@@ -29,8 +29,14 @@ static void usage(FILE *f)
                "  --log-dir DIR          where the .jsonl files go (default DATA_DIR/.bucketbridge/"
                "logs)\n"
                "  --ws-url URL           event endpoint (env BUCKETBRIDGE_WS_URL; default from\n"
-               "                         --endpoint: ws://HOST:PORT/_bucketbridge/events)\n"
-               "  --endpoint URL         (env AWS_ENDPOINT_URL; default http://127.0.0.1:4566)\n"
+               "                         --endpoint: ws://HOST:PORT/_bucketbridge/events, or\n"
+               "                         wss://... for an https:// endpoint)\n"
+               "  --endpoint URL         (env AWS_ENDPOINT_URL; default http://127.0.0.1:4566);\n"
+               "                         https://HOST:PORT, the daemon's TLS port, means wss\n"
+               "  --ca FILE              with wss: check the daemon's certificate against FILE\n"
+               "                         (env AWS_CA_BUNDLE; its <data>/.bucketbridge/tls/\n"
+               "                         cert.pem); without it any self-signed certificate is\n"
+               "                         accepted, on a loopback host only\n"
                "  --token TOKEN          WebSocket token (env BUCKETBRIDGE_TOKEN)\n"
                "  --access-key, --secret-key, --region   accepted and unused\n"
                "  --group NAME           consumer group (default logger)\n"
@@ -55,6 +61,7 @@ int main(int argc, char **argv)
         {"log-dir", required_argument, NULL, 'O'},
         {"ws-url", required_argument, NULL, 'W'},
         {"endpoint", required_argument, NULL, 'E'},
+        {"ca", required_argument, NULL, 'C'},
         {"token", required_argument, NULL, 'T'},
         {"access-key", required_argument, NULL, 'A'},
         {"secret-key", required_argument, NULL, 'S'},
@@ -71,6 +78,7 @@ int main(int argc, char **argv)
     const char *endpoint = env_or("AWS_ENDPOINT_URL", "http://127.0.0.1:4566");
     const char *ws_url = env_or("BUCKETBRIDGE_WS_URL", NULL);
     const char *log_level = env_or("BB_LOG_LEVEL", NULL);
+    const char *ca_file = env_or("AWS_CA_BUNDLE", NULL);
     const char *log_dir = NULL;
     const char *secret_key = env_or("AWS_SECRET_ACCESS_KEY", "test");
     struct logger_run_conf conf = {0};
@@ -99,6 +107,9 @@ int main(int argc, char **argv)
             break;
         case 'E':
             endpoint = optarg;
+            break;
+        case 'C':
+            ca_file = optarg;
             break;
         case 'T':
             conf.token = optarg;
@@ -149,15 +160,33 @@ int main(int argc, char **argv)
         return 2;
     }
     if (ws_url == NULL) {
-        const char *rest = strncmp(endpoint, "https://", 8) == 0 ? endpoint + 8 : endpoint + 7;
-        derived_ws = bb_xasprintf("ws://%.*s%s", (int)strcspn(rest, "/"), rest, BB_WSCLIENT_PATH);
+        derived_ws = logger_run_ws_url(endpoint);
+        if (derived_ws == NULL) {
+            fprintf(stderr,
+                    "bucketbridge-logger: --endpoint wants http://HOST:PORT or "
+                    "https://HOST:PORT, got %s\n",
+                    endpoint);
+            exit_code = 2;
+            goto out;
+        }
         ws_url = derived_ws;
     }
-    if (bb_wsclient_parse_endpoint(ws_url, host, sizeof(host), &conf.ws_port) < 0) {
+    if (bb_wsclient_parse_url(ws_url, host, sizeof(host), &conf.ws_port, &conf.ws_tls) < 0) {
         fprintf(stderr, "bucketbridge-logger: bad WebSocket URL: %s\n", ws_url);
         exit_code = 2;
         goto out;
     }
+    if (conf.ws_tls && ca_file == NULL && !bb_wsclient_host_is_loopback(host)) {
+        fprintf(
+            stderr,
+            "bucketbridge-logger: %s is not a loopback host: give --ca FILE (or AWS_CA_BUNDLE), "
+            "the daemon's <data>/.bucketbridge/tls/cert.pem, to check its certificate\n",
+            ws_url);
+        exit_code = 2;
+        goto out;
+    }
+    if (conf.ws_tls)
+        conf.ca_file = ca_file; /* a CA with plain ws:// has nothing to check */
     if (log_dir == NULL) {
         derived_dir = bb_xasprintf("%s/.bucketbridge/logs", data_dir);
         log_dir = derived_dir;
@@ -175,7 +204,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     bb_wsclient_log_lws(bb_log_level_current >= BB_LOG_LEVEL_DEBUG);
 
-    BB_LOG_INFO("logger", "starting", "ws=%s dir=%s", ws_url, log_dir);
+    BB_LOG_INFO("logger", "starting", "ws=%s ca=%s dir=%s", ws_url,
+                conf.ca_file ? conf.ca_file : "-", log_dir);
     rc = logger_run(&conf, &g_stop);
     if (rc < 0) {
         BB_LOG_ERROR("logger", "cannot run", "rc=%s", bb_strerror(rc));

@@ -10,8 +10,11 @@
 // buffer hold, so the bridge's flow control has to work), clients dropped
 // mid-stream, raw TLS clients that break the protocol, bucketbridge-tail
 // over wss with the right, no and a wrong CA (BB_TAIL), and a clean stop
-// with connections open and no sanitizer report. Run: node test_wss.mjs; exits 77 (ctest SKIP) when
-// something is missing.
+// with connections open and no sanitizer report; bucketbridge-cli with
+// --endpoint https://... (HTTP over TLS, events put/wait/tail over wss) with
+// the right, no and a wrong CA (BB_CLI), and bucketbridge-logger with
+// AWS_ENDPOINT_URL=https://... recording an upload (BB_LOGGER). Run: node
+// test_wss.mjs; exits 77 (ctest SKIP) when something is missing.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -50,6 +53,8 @@ try {
   process.exit(1);
 }
 const TAIL = process.env.BB_TAIL || '';
+const CLI = process.env.BB_CLI || '';
+const LOGGER = process.env.BB_LOGGER || '';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const ARN = (name) => `arn:aws:sqs:us-east-1:000000000000:${name}`;
 
@@ -264,10 +269,10 @@ async function pollStatus(c, ok, timeoutMs, what) {
 
 // bucketbridge-tail as our child: its stdout lines and stderr so far.
 class TailProc {
-  constructor(args) {
+  constructor(args, bin = TAIL, env = process.env) {
     this.out = '';
     this.err = '';
-    this.proc = spawn(TAIL, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.proc.stdout.on('data', (b) => { this.out += b; });
     this.proc.stderr.on('data', (b) => { this.err += b; });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, sig) => resolve(code ?? sig)));
@@ -307,6 +312,34 @@ class TailProc {
   }
 }
 
+// bucketbridge-cli, run to its end: exit code, stdout, stderr, and how long it took.
+function runCli(args, timeoutMs = 40000) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const p = spawn(CLI, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (b) => { out += b; });
+    p.stderr.on('data', (b) => { err += b; });
+    const kill = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('exit', (code, sig) => {
+      clearTimeout(kill);
+      resolve({ code: code ?? sig, out, err, ms: Date.now() - t0 });
+    });
+  });
+}
+
+// Another self-signed certificate, a CA the daemon's does not chain to; null
+// when the openssl command is missing.
+function otherCaFor(d) {
+  const otherCa = path.join(d.base, 'other-ca.pem');
+  if (fs.existsSync(otherCa)) return otherCa;
+  const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt',
+    'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(d.base, 'other-key.pem'),
+    '-out', otherCa, '-subj', '/CN=localhost', '-days', '1'], { stdio: 'ignore' });
+  return gen.status === 0 ? otherCa : null;
+}
+
 function entry(source, detail) {
   return { Source: source, DetailType: 'wss test', Detail: JSON.stringify(detail) };
 }
@@ -336,6 +369,9 @@ const CONFIG = {
   rules: [
     { Name: 'wssgroup', EventPattern: { source: ['test.wss.group'] },
       Targets: [{ Id: 'g', Arn: ARN('wssgroup') }] },
+    { Name: 'wsslogger', EventPattern: { source: ['aws.s3'],
+      detail: { bucket: { name: ['my-raw-images'] }, object: { key: [{ prefix: 'logger/' }] } } },
+    Targets: [{ Id: 'l', Arn: ARN('wsslogger') }] },
   ],
 };
 
@@ -608,11 +644,8 @@ describe('wss on the TLS port', () => {
         return;
       }
       // another self-signed certificate: a CA the daemon's does not chain to
-      const otherCa = path.join(d.base, 'other-ca.pem');
-      const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt',
-        'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(d.base, 'other-key.pem'),
-        '-out', otherCa, '-subj', '/CN=localhost', '-days', '1'], { stdio: 'ignore' });
-      const haveOther = gen.status === 0;
+      const otherCa = otherCaFor(d);
+      const haveOther = otherCa !== null;
       if (!haveOther) console.log('# the openssl command is missing: the wrong-CA case is skipped');
       const after = String((await pub.status()).last_seq);
       const common = ['--endpoint', d.ready.websocket_tls, '--token', 'test', '--since', after,
@@ -637,6 +670,125 @@ describe('wss on the TLS port', () => {
           const code = await tp.interrupt();
           assert.equal(code, 0, `bucketbridge-tail (${k}) exit; stderr:\n${tp.err}`);
         }
+      }
+    });
+
+  test('bucketbridge-cli speaks https and wss to the TLS port, and checks the certificate with --ca',
+    async (t) => {
+      if (!CLI) {
+        t.skip('BB_CLI is not set (bucketbridge-cli is not part of this build)');
+        return;
+      }
+      const endpoint = `https://127.0.0.1:${d.ready.https_port}`;
+      const tlsArgs = ['--endpoint', endpoint, '--token', 'test', '--ca', d.ready.tls_cert];
+      const pattern = '{"source":["test.wss.cli"]}';
+
+      // HTTP over TLS (status: GET /_bucketbridge/health) and wss (events seq)
+      const st = await runCli([...tlsArgs, 'status']);
+      assert.equal(st.code, 0, `status over https; stderr:\n${st.err}`);
+      assert.ok(JSON.parse(st.out).last_seq >= 0, st.out);
+      const seqRun = await runCli([...tlsArgs, 'events', 'seq']);
+      assert.equal(seqRun.code, 0, `events seq over wss; stderr:\n${seqRun.err}`);
+      const seq = seqRun.out.trim();
+      assert.match(seq, /^\d+$/);
+
+      // wait and tail over wss, then put over wss: both get the event
+      const waiting = runCli([...tlsArgs, 'events', 'wait', '--since', seq, '--pattern', pattern,
+        '--timeout', '30s']);
+      const tail = new TailProc([...tlsArgs, 'events', 'tail', '--since', seq, '--pattern', pattern],
+        CLI);
+      try {
+        await sleep(300);
+        const put = await runCli([...tlsArgs, 'events', 'put', '--source', 'test.wss.cli',
+          '--detail-type', 'cli over wss', '--detail', '{"n":7}']);
+        assert.equal(put.code, 0, `events put over wss; stderr:\n${put.err}`);
+        const id = JSON.parse(put.out).EventId;
+        assert.ok(id, put.out);
+        const w = await waiting;
+        assert.equal(w.code, 0, `events wait over wss; stderr:\n${w.err}`);
+        const got = JSON.parse(w.out.trim().split('\n')[0]);
+        assert.equal(got.id, id);
+        assert.equal(got.detail.n, 7);
+        const lines = await tail.waitLines(1);
+        assert.equal(JSON.parse(lines[0]).id, id, 'events tail over wss');
+      } finally {
+        assert.equal(await tail.interrupt(), 0, `events tail exit; stderr:\n${tail.err}`);
+      }
+
+      // no --ca: the self-signed certificate is accepted on loopback only
+      const unchecked = await runCli(['--endpoint', endpoint, 'events', 'seq']);
+      assert.equal(unchecked.code, 0, `no --ca on loopback; stderr:\n${unchecked.err}`);
+      const far = await runCli(['--endpoint', 'https://bucketbridge.invalid:4567', 'events', 'seq']);
+      assert.equal(far.code, 2, far.err);
+      assert.match(far.err, /not a loopback host: give --ca FILE/);
+
+      // a wrong CA: refused at once (not after --timeout), with the reason, exit 3
+      const otherCa = otherCaFor(d);
+      if (otherCa === null) {
+        console.log('# the openssl command is missing: the wrong-CA case is skipped');
+        return;
+      }
+      const wrong = ['--endpoint', endpoint, '--ca', otherCa];
+      for (const cmd of [['status'], ['reset'],
+        ['events', 'put', '--source', 'test.wss.cli', '--detail-type', 'never'],
+        ['events', 'wait', '--pattern', pattern, '--timeout', '30s'],
+        ['events', 'tail']]) {
+        const r = await runCli([...wrong, ...cmd]);
+        const what = cmd.slice(0, 2).join(' ');
+        assert.equal(r.code, 3, `${what} with a wrong CA; stderr:\n${r.err}`);
+        assert.equal(r.out, '', `${what}: nothing on stdout`);
+        assert.match(r.err, /TLS certificate was not accepted: .*give the daemon's tls_cert/,
+          `${what}: the reason`);
+        assert.ok(r.ms < 10000, `${what}: refused at once, not retried (${r.ms} ms)`);
+      }
+      // and nothing was published or reset past the wrong CA
+      const after = await runCli([...tlsArgs, 'events', 'wait', '--since', seq, '--pattern',
+        '{"detail-type":["never"]}', '--timeout', '1s']);
+      assert.equal(after.code, 1, `the refused put published nothing; stdout:\n${after.out}`);
+    });
+
+  test('bucketbridge-logger with AWS_ENDPOINT_URL=https://... records an upload over wss',
+    async (t) => {
+      if (!LOGGER) {
+        t.skip('BB_LOGGER is not set (bucketbridge-logger is not part of this build)');
+        return;
+      }
+      const logDir = path.join(d.base, 'logger-logs');
+      const env = { ...process.env, AWS_ENDPOINT_URL: `https://127.0.0.1:${d.ready.https_port}`,
+        AWS_CA_BUNDLE: d.ready.tls_cert, BUCKETBRIDGE_TOKEN: 'test', BB_LOG_LEVEL: 'info' };
+      delete env.BUCKETBRIDGE_WS_URL;
+      const lg = new TailProc(['--group', 'wsslogger', '--log-dir', logDir, '--data-dir',
+        d.dataDir], LOGGER, env);
+      try {
+        await lg.waitErr(/joined the consumer group.*group=wsslogger/, 20000);
+        assert.match(lg.err, /ws=wss:\/\/127\.0\.0\.1:\d+\/_bucketbridge\/events/);
+        const s3 = new S3Client({
+          region: 'us-east-1', endpoint: `https://127.0.0.1:${d.ready.https_port}`,
+          forcePathStyle: true, credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+          requestHandler: new NodeHttpHandler({ httpsAgent: new https.Agent({ ca: d.ca }) }),
+        });
+        await s3.send(new PutObjectCommand({ Bucket: 'my-raw-images', Key: 'logger/a.jpg',
+          Body: 'logged over wss\n' }));
+        s3.destroy();
+        const deadline = Date.now() + 20000;
+        let rec = null;
+        while (!rec && Date.now() < deadline) {
+          const files = fs.existsSync(logDir) ? fs.readdirSync(logDir) : [];
+          for (const f of files.filter((n) => /^processing-\d{4}-\d{2}-\d{2}\.jsonl$/.test(n))) {
+            for (const l of fs.readFileSync(path.join(logDir, f), 'utf8').split('\n')) {
+              if (l === '') continue;
+              const r = JSON.parse(l);
+              if (r.key === 'logger/a.jpg') rec = r;
+            }
+          }
+          if (!rec) await sleep(100);
+        }
+        assert.ok(rec, `no record for logger/a.jpg in ${logDir}; stderr:\n${lg.err}`);
+        assert.equal(rec.bucket, 'my-raw-images');
+        assert.equal(rec.size, 'logged over wss\n'.length);
+        assert.equal(rec.source, 'aws.s3');
+      } finally {
+        assert.equal(await lg.interrupt(), 0, `bucketbridge-logger exit; stderr:\n${lg.err}`);
       }
     });
 

@@ -431,6 +431,28 @@ static void test_bb_wsclient_parse_endpoint_rejects(void **state)
                      BB_EINVAL);
 }
 
+static void test_bb_wsclient_host_is_loopback(void **state)
+{
+    (void)state;
+    assert_int_equal(bb_wsclient_host_is_loopback("localhost"), 1);
+    assert_int_equal(bb_wsclient_host_is_loopback("LocalHost"), 1);
+    assert_int_equal(bb_wsclient_host_is_loopback("app.localhost"), 1);
+    assert_int_equal(bb_wsclient_host_is_loopback("127.0.0.1"), 1);
+    assert_int_equal(bb_wsclient_host_is_loopback("127.3.2.1"), 1);
+    assert_int_equal(bb_wsclient_host_is_loopback("::1"), 1);
+    assert_int_equal(bb_wsclient_host_is_loopback("::ffff:127.0.0.1"), 1);
+    assert_int_equal(bb_wsclient_host_is_loopback("128.0.0.1"), 0);
+    assert_int_equal(bb_wsclient_host_is_loopback("10.0.0.1"), 0);
+    assert_int_equal(bb_wsclient_host_is_loopback("::2"), 0);
+    assert_int_equal(bb_wsclient_host_is_loopback("::ffff:10.0.0.1"), 0);
+    assert_int_equal(bb_wsclient_host_is_loopback("localhost.example.com"), 0);
+    assert_int_equal(bb_wsclient_host_is_loopback("notlocalhost"), 0);
+    assert_int_equal(bb_wsclient_host_is_loopback(".localhost"), 0);
+    assert_int_equal(bb_wsclient_host_is_loopback("127.0.0.1.nip.io"), 0);
+    assert_int_equal(bb_wsclient_host_is_loopback(""), 0);
+    assert_int_equal(bb_wsclient_host_is_loopback(NULL), 0);
+}
+
 static void test_bb_wsclient_parse_url_tells_tls(void **state)
 {
     char host[64];
@@ -585,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_bb_wsclient_parse_endpoint_forms),
         cmocka_unit_test(test_bb_wsclient_parse_endpoint_rejects),
         cmocka_unit_test(test_bb_wsclient_parse_url_tells_tls),
+        cmocka_unit_test(test_bb_wsclient_host_is_loopback),
         cmocka_unit_test(test_bb_wsclient_request_path_encodes_token),
         cmocka_unit_test(test_bb_wsclient_wake_ends_run_early),
     };

@@ -143,6 +143,22 @@ static void test_cli_args_wait_all_flags_and_equals_form(void **state)
     assert_string_equal(a.since, "17");
     assert_string_equal(a.token, "t0k");
     assert_string_equal(a.ready_file, "/tmp/r.json");
+    assert_null(a.ca_file);
+}
+
+static void test_cli_args_ca_is_global(void **state)
+{
+    struct cli_args a;
+    char err[256];
+    (void)state;
+    assert_int_equal(PARSE(&a, err, "--endpoint", "https://127.0.0.1:4567", "--ca", "/d/cert.pem",
+                           "events", "seq"),
+                     BB_OK);
+    assert_string_equal(a.endpoint, "https://127.0.0.1:4567");
+    assert_string_equal(a.ca_file, "/d/cert.pem");
+    assert_int_equal(PARSE(&a, err, "status", "--ca=/e/cert.pem"), BB_OK);
+    assert_string_equal(a.ca_file, "/e/cert.pem");
+    assert_int_equal(PARSE(&a, err, "reset", "--ca"), BB_EINVAL);
 }
 
 static void test_cli_args_tail_defaults_to_latest(void **state)
@@ -310,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_cli_args_since_normalises),
         cmocka_unit_test(test_cli_args_wait_defaults),
         cmocka_unit_test(test_cli_args_wait_all_flags_and_equals_form),
+        cmocka_unit_test(test_cli_args_ca_is_global),
         cmocka_unit_test(test_cli_args_tail_defaults_to_latest),
         cmocka_unit_test(test_cli_args_put_needs_source_and_type),
         cmocka_unit_test(test_cli_args_tail_and_wait_take_a_bus),

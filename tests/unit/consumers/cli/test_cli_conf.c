@@ -123,10 +123,36 @@ static void test_cli_conf_resolve_order(void **state)
     assert_string_equal(c.token, "flagtok");
     cli_conf_cleanup(&c);
 
-    a.endpoint = "https://x";
+    a.endpoint = "ftp://x";
     assert_int_equal(cli_conf_resolve(&c, &a, err, sizeof(err)), BB_EINVAL);
     assert_non_null(strstr(err, "--endpoint"));
     cli_conf_cleanup(&c);
+
+    /* https: a host other than loopback needs --ca; loopback does not */
+    a.endpoint = "https://x";
+    assert_int_equal(cli_conf_resolve(&c, &a, err, sizeof(err)), BB_EINVAL);
+    assert_non_null(strstr(err, "not a loopback host"));
+    cli_conf_cleanup(&c);
+    a.ca_file = "/tmp/cert.pem";
+    assert_int_equal(cli_conf_resolve(&c, &a, err, sizeof(err)), BB_OK);
+    assert_int_equal(c.tls, 1);
+    assert_int_equal(c.port, 443);
+    assert_string_equal(c.ca_file, "/tmp/cert.pem");
+    cli_conf_cleanup(&c);
+    a.ca_file = NULL;
+    a.endpoint = "https://127.0.0.1:4567";
+    assert_int_equal(cli_conf_resolve(&c, &a, err, sizeof(err)), BB_OK);
+    assert_int_equal(c.tls, 1);
+    assert_int_equal(c.port, 4567);
+    assert_null(c.ca_file);
+    cli_conf_cleanup(&c);
+    /* --ca with a plain endpoint would go unused: refused */
+    a.endpoint = "http://127.0.0.1:4566";
+    a.ca_file = "/tmp/cert.pem";
+    assert_int_equal(cli_conf_resolve(&c, &a, err, sizeof(err)), BB_EINVAL);
+    assert_non_null(strstr(err, "--ca applies"));
+    cli_conf_cleanup(&c);
+    a.ca_file = NULL;
 
     unsetenv("BUCKETBRIDGE_ENDPOINT");
     unsetenv("BUCKETBRIDGE_TOKEN");
@@ -134,11 +160,69 @@ static void test_cli_conf_resolve_order(void **state)
     free(dir);
 }
 
+static void test_cli_conf_parse_url_tls(void **state)
+{
+    char host[64];
+    int port = 0, tls = -1;
+
+    (void)state;
+    assert_int_equal(cli_conf_parse_url("https://127.0.0.1:4567", host, sizeof(host), &port, &tls),
+                     BB_OK);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 4567);
+    assert_int_equal(tls, 1);
+    assert_int_equal(cli_conf_parse_url("wss://[::1]/x", host, sizeof(host), &port, &tls), BB_OK);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 443);
+    assert_int_equal(tls, 1);
+    assert_int_equal(cli_conf_parse_url("http://localhost:4566", host, sizeof(host), &port, &tls),
+                     BB_OK);
+    assert_int_equal(port, 4566);
+    assert_int_equal(tls, 0);
+    assert_int_equal(cli_conf_parse_url("127.0.0.1", host, sizeof(host), &port, &tls), BB_OK);
+    assert_int_equal(port, 4566);
+    assert_int_equal(tls, 0);
+    assert_int_equal(cli_conf_parse_url("https://:1", host, sizeof(host), &port, &tls), BB_EINVAL);
+    assert_int_equal(cli_conf_parse_url("https://h:0", host, sizeof(host), &port, &tls), BB_EINVAL);
+    assert_int_equal(cli_conf_parse_url("httpss://h:1", host, sizeof(host), &port, &tls),
+                     BB_EINVAL);
+}
+
+static void test_cli_conf_check_tls(void **state)
+{
+    struct cli_conf c;
+    char err[256];
+
+    (void)state;
+    memset(&c, 0, sizeof(c));
+    snprintf(c.host, sizeof(c.host), "127.0.0.1");
+    c.port = 4567;
+    c.tls = 1;
+    assert_int_equal(cli_conf_check_tls(&c, err, sizeof(err)), BB_OK); /* loopback, no CA */
+    snprintf(c.host, sizeof(c.host), "::1");
+    assert_int_equal(cli_conf_check_tls(&c, err, sizeof(err)), BB_OK);
+    snprintf(c.host, sizeof(c.host), "example.com");
+    err[0] = '\0';
+    assert_int_equal(cli_conf_check_tls(&c, err, sizeof(err)), BB_EINVAL);
+    assert_non_null(strstr(err, "not a loopback host"));
+    assert_non_null(strstr(err, "--ca FILE"));
+    c.ca_file = (char *)"/x/cert.pem";
+    assert_int_equal(cli_conf_check_tls(&c, err, sizeof(err)), BB_OK);
+    c.tls = 0; /* --ca with plain http */
+    err[0] = '\0';
+    assert_int_equal(cli_conf_check_tls(&c, err, sizeof(err)), BB_EINVAL);
+    assert_non_null(strstr(err, "--ca applies to an https:// endpoint"));
+    c.ca_file = NULL;
+    assert_int_equal(cli_conf_check_tls(&c, err, sizeof(err)), BB_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_conf_parse_endpoint_forms),
         cmocka_unit_test(test_cli_conf_parse_endpoint_rejects),
+        cmocka_unit_test(test_cli_conf_parse_url_tls),
+        cmocka_unit_test(test_cli_conf_check_tls),
         cmocka_unit_test(test_cli_conf_from_ready_fills_unset_fields),
         cmocka_unit_test(test_cli_conf_resolve_order),
     };
