@@ -27,8 +27,9 @@ static void usage(FILE *f)
             "  --endpoint URL        ws://HOST:PORT of the daemon (default ws://127.0.0.1:4566),\n"
             "                        or wss://HOST:PORT for its TLS port\n"
             "  --ca FILE             with wss: check the daemon's certificate against FILE\n"
-            "                        (its <data>/.bucketbridge/tls/cert.pem); without it any\n"
-            "                        self-signed certificate is accepted (loopback use)\n"
+            "                        (its <data>/.bucketbridge/tls/cert.pem); without it a\n"
+            "                        self-signed certificate is accepted on a loopback host\n"
+            "                        only\n"
             "  --token T             WebSocket token: the daemon's secret key (default $BB_TOKEN,\n"
             "                        else \"test\"); \"\" when it runs with --auth none\n"
             "  --pattern JSON        EventBridge event pattern (default: every event)\n"
@@ -153,6 +154,14 @@ int main(int argc, char **argv)
         return 2;
     }
     o.host = host;
+    /* an unchecked self-signed certificate is only sound on this machine */
+    if (o.tls && o.ca_file == NULL && !bb_wsclient_host_is_loopback(host)) {
+        fprintf(stderr,
+                "bucketbridge-tail: wss://%s:%d is not a loopback host: give --ca FILE (the "
+                "daemon's <data>/.bucketbridge/tls/cert.pem) to check its certificate\n",
+                host, o.port);
+        return 2;
+    }
     if (o.group != NULL && (o.pattern != NULL || o.since != NULL || o.bus != NULL)) {
         fprintf(stderr, "bucketbridge-tail: --pattern, --since and --bus apply to live streams, "
                         "not to --group (the group's rules decide what it gets)\n");

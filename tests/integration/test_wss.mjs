@@ -650,9 +650,14 @@ describe('wss on the TLS port', () => {
       const after = String((await pub.status()).last_seq);
       const common = ['--endpoint', d.ready.websocket_tls, '--token', 'test', '--since', after,
         '--pattern', '{"source":["test.wss.tail"]}'];
+      // without --ca, only a loopback host is trusted unchecked
+      const far = spawnSync(TAIL, ['--endpoint', 'wss://192.0.2.1:4567', '--token', 'test'],
+        { encoding: 'utf8', timeout: 10000 });
+      assert.equal(far.status, 2, `non-loopback wss without --ca; stderr:\n${far.stderr}`);
+      assert.match(far.stderr, /not a loopback host: give --ca FILE/);
       const tails = {
         checked: new TailProc([...common, '--ca', d.ready.tls_cert]),
-        unchecked: new TailProc(common), // any self-signed certificate (loopback use)
+        unchecked: new TailProc(common), // the self-signed certificate, on loopback
       };
       if (haveOther) tails.wrong = new TailProc([...common, '--ca', otherCa]);
       try {
