@@ -51,7 +51,7 @@
 #define GROUP_TICK_US (100 * 1000)
 #define SCAN_PER_WRITE 256
 #define CATCHUP_BATCH 32            /* journal events queued per catch-up read, at most */
-#define OUT_TURN_BYTES (64 * 1024) /* framed per writable turn, about (one more may pass) */
+#define OUT_TURN_BYTES (64 * 1024)  /* framed per writable turn, about (one more may pass) */
 #define OUT_TURN_MSGS 512           /* messages framed per writable turn, at most */
 #define OUT_LIMIT (2 * 1024 * 1024) /* the turn buffer's cap: OUT_TURN_BYTES + one message */
 #define GROUP_TAKE_MAX 8            /* deliveries handed to a member per queue query */
@@ -133,13 +133,14 @@ static struct {
     struct server *srv;
     struct client *clients;
     unsigned long serial;
-    struct ring_ev *ring; /* RING_CAP slots, calloc: pages become resident as used */
+    struct ring_ev *ring;           /* RING_CAP slots, calloc: pages become resident as used */
     uint64_t ring_first, ring_last; /* seqs held: (ring_first, ring_last] */
     lws_sorted_usec_list_t tick;
     int ticking;
     struct group_stats groups[MAX_GROUPS];
     int ngroups;
     struct bb_buf out; /* the writable turn's frames (loop thread) */
+    int out_bad;       /* a frame of this turn did not fit: nothing is sent */
     struct pat *pats;  /* compiled patterns in use */
     uint64_t next_pat;
 } g;
@@ -351,6 +352,13 @@ static void frame_head(struct bb_buf *b, size_t len)
     unsigned char h[10];
     size_t n;
 
+    /* a frame goes in whole or not at all; one that cannot (larger than
+     * OUT_LIMIT, which no message the daemon makes is) spoils the turn */
+    if (g.out_bad || len + 10 > b->limit - b->len) {
+        g.out_bad = 1;
+        return;
+    }
+
     h[0] = 0x81; /* FIN, text */
     if (len < 126) {
         h[1] = (unsigned char)len;
@@ -383,6 +391,8 @@ static void send_event(struct bb_buf *b, struct sub *s, uint64_t seq, const char
         seq /= 10;
     } while (seq > 0);
     frame_head(b, sizeof(t1) - 1 + ql + sizeof(t2) - 1 + nn + sizeof(t3) - 1 + blen + 1);
+    if (g.out_bad)
+        return;
     bb_buf_append(b, t1, sizeof(t1) - 1);
     bb_buf_append(b, s->idq, ql);
     bb_buf_append(b, t2, sizeof(t2) - 1);
@@ -1302,6 +1312,7 @@ int ws_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t l
          * sending that first at the next writable turn. */
         bb_buf_reset(b);
         bb_buf_append(b, pre, LWS_PRE);
+        g.out_bad = 0;
         while (msgs < OUT_TURN_MSGS && b->len < LWS_PRE + OUT_TURN_BYTES && !c->closing) {
             if (c->oq_head != NULL) {
                 struct out_msg *m = c->oq_head;
@@ -1311,7 +1322,8 @@ int ws_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t l
                 c->oq_bytes -= m->len;
                 c->oq_count--;
                 frame_head(b, m->len);
-                bb_buf_append(b, m->data + LWS_PRE, m->len);
+                if (!g.out_bad)
+                    bb_buf_append(b, m->data + LWS_PRE, m->len);
                 free(m);
                 msgs++;
                 continue;
@@ -1330,6 +1342,11 @@ int ws_conn_callback(struct lws *wsi, int reason, void *user, void *in, size_t l
             if (!sent)
                 break;
             msgs++;
+        }
+        if (g.out_bad) {
+            BB_LOG_ERROR("ws", "a message does not fit the turn buffer; closing", "client=%lu",
+                         c->serial);
+            return -1;
         }
         if (b->len > LWS_PRE && lws_write(wsi, (unsigned char *)b->data + LWS_PRE, b->len - LWS_PRE,
                                           LWS_WRITE_HTTP) < 0)
