@@ -50,11 +50,12 @@
 #define OUTQ_MAX_COUNT 4096
 #define GROUP_TICK_US (100 * 1000)
 #define SCAN_PER_WRITE 256
-#define CATCHUP_BATCH 32            /* journal events queued per catch-up read, at most */
-#define OUT_TURN_BYTES (64 * 1024)  /* framed per writable turn, about (one more may pass) */
-#define OUT_TURN_MSGS 512           /* messages framed per writable turn, at most */
-#define OUT_LIMIT (2 * 1024 * 1024) /* the turn buffer's cap: OUT_TURN_BYTES + one message */
-#define GROUP_TAKE_MAX 8            /* deliveries handed to a member per queue query */
+#define CATCHUP_BATCH 32           /* journal events queued per catch-up read, at most */
+#define OUT_TURN_BYTES (64 * 1024) /* framed per writable turn, about (one more may pass) */
+#define OUT_TURN_MSGS 512          /* messages framed per writable turn, at most */
+#define OUT_LIMIT                                                                                  \
+    (OUTQ_MAX_BYTES + OUT_TURN_BYTES + 64) /* the turn buffer's cap: any queued message fits */
+#define GROUP_TAKE_MAX 8                   /* deliveries handed to a member per queue query */
 #define MAX_GROUPS 64
 
 struct out_msg {
@@ -353,7 +354,7 @@ static void frame_head(struct bb_buf *b, size_t len)
     size_t n;
 
     /* a frame goes in whole or not at all; one that cannot (larger than
-     * OUT_LIMIT, which no message the daemon makes is) spoils the turn */
+     * OUT_LIMIT, more than any message the queue takes) spoils the turn */
     if (g.out_bad || len + 10 > b->limit - b->len) {
         g.out_bad = 1;
         return;
