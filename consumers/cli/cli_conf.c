@@ -80,16 +80,6 @@ int cli_conf_parse_url(const char *url, char *host, size_t hostlen, int *port, i
     return BB_OK;
 }
 
-int cli_conf_parse_endpoint(const char *url, char *host, size_t hostlen, int *port)
-{
-    int tls = 0;
-    int rc = cli_conf_parse_url(url, host, hostlen, port, &tls);
-
-    if (rc == BB_OK && tls)
-        return BB_EINVAL;
-    return rc;
-}
-
 int cli_conf_check_tls(const struct cli_conf *c, char *err, size_t errlen)
 {
     if (!c->tls && c->ca_file != NULL) {

@@ -36,9 +36,6 @@ struct cli_conf {
  */
 int cli_conf_parse_url(const char *url, char *host, size_t hostlen, int *port, int *tls);
 
-/** As cli_conf_parse_url, but https/wss are refused (BB_EINVAL). */
-int cli_conf_parse_endpoint(const char *url, char *host, size_t hostlen, int *port);
-
 /**
  * Checks the TLS settings of a resolved @c: with tls and no ca_file the
  * host must be loopback (bb_wsclient_host_is_loopback), since the daemon's

@@ -15,46 +15,47 @@
 #include <string.h>
 #include <unistd.h>
 
-static void test_cli_conf_parse_endpoint_forms(void **state)
+static void test_cli_conf_parse_url_forms(void **state)
 {
     char host[64];
-    int port = 0;
+    int port = 0, tls = -1;
     (void)state;
-    assert_int_equal(cli_conf_parse_endpoint("http://127.0.0.1:4566", host, sizeof(host), &port),
+    assert_int_equal(cli_conf_parse_url("http://127.0.0.1:4566", host, sizeof(host), &port, &tls),
                      BB_OK);
     assert_string_equal(host, "127.0.0.1");
     assert_int_equal(port, 4566);
-    assert_int_equal(
-        cli_conf_parse_endpoint("ws://localhost:9/_bucketbridge/events", host, sizeof(host), &port),
-        BB_OK);
+    assert_int_equal(cli_conf_parse_url("ws://localhost:9/_bucketbridge/events", host, sizeof(host),
+                                        &port, &tls),
+                     BB_OK);
     assert_string_equal(host, "localhost");
     assert_int_equal(port, 9);
-    assert_int_equal(cli_conf_parse_endpoint("http://[::1]:8080/", host, sizeof(host), &port),
+    assert_int_equal(cli_conf_parse_url("http://[::1]:8080/", host, sizeof(host), &port, &tls),
                      BB_OK);
     assert_string_equal(host, "::1");
     assert_int_equal(port, 8080);
-    assert_int_equal(cli_conf_parse_endpoint("http://localhost", host, sizeof(host), &port), BB_OK);
+    assert_int_equal(cli_conf_parse_url("http://localhost", host, sizeof(host), &port, &tls),
+                     BB_OK);
     assert_int_equal(port, 80);
-    assert_int_equal(cli_conf_parse_endpoint("127.0.0.1", host, sizeof(host), &port), BB_OK);
+    assert_int_equal(cli_conf_parse_url("127.0.0.1", host, sizeof(host), &port, &tls), BB_OK);
     assert_int_equal(port, 4566);
+    assert_int_equal(tls, 0);
 }
 
-static void test_cli_conf_parse_endpoint_rejects(void **state)
+static void test_cli_conf_parse_url_rejects(void **state)
 {
     char host[16];
-    int port = 0;
+    int port = 0, tls = -1;
     (void)state;
-    assert_int_equal(cli_conf_parse_endpoint("https://127.0.0.1:4567", host, sizeof(host), &port),
+    assert_int_equal(cli_conf_parse_url("ftp://x:1", host, sizeof(host), &port, &tls), BB_EINVAL);
+    assert_int_equal(cli_conf_parse_url("http://:1", host, sizeof(host), &port, &tls), BB_EINVAL);
+    assert_int_equal(cli_conf_parse_url("http://h:0", host, sizeof(host), &port, &tls), BB_EINVAL);
+    assert_int_equal(cli_conf_parse_url("http://h:65536", host, sizeof(host), &port, &tls),
                      BB_EINVAL);
-    assert_int_equal(cli_conf_parse_endpoint("ftp://x:1", host, sizeof(host), &port), BB_EINVAL);
-    assert_int_equal(cli_conf_parse_endpoint("http://:1", host, sizeof(host), &port), BB_EINVAL);
-    assert_int_equal(cli_conf_parse_endpoint("http://h:0", host, sizeof(host), &port), BB_EINVAL);
-    assert_int_equal(cli_conf_parse_endpoint("http://h:65536", host, sizeof(host), &port),
+    assert_int_equal(cli_conf_parse_url("http://h:12x", host, sizeof(host), &port, &tls),
                      BB_EINVAL);
-    assert_int_equal(cli_conf_parse_endpoint("http://h:12x", host, sizeof(host), &port), BB_EINVAL);
-    assert_int_equal(cli_conf_parse_endpoint("http://[::1", host, sizeof(host), &port), BB_EINVAL);
+    assert_int_equal(cli_conf_parse_url("http://[::1", host, sizeof(host), &port, &tls), BB_EINVAL);
     assert_int_equal(
-        cli_conf_parse_endpoint("http://a-very-long-host-name:1", host, sizeof(host), &port),
+        cli_conf_parse_url("http://a-very-long-host-name:1", host, sizeof(host), &port, &tls),
         BB_EINVAL);
 }
 
@@ -219,8 +220,8 @@ static void test_cli_conf_check_tls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cli_conf_parse_endpoint_forms),
-        cmocka_unit_test(test_cli_conf_parse_endpoint_rejects),
+        cmocka_unit_test(test_cli_conf_parse_url_forms),
+        cmocka_unit_test(test_cli_conf_parse_url_rejects),
         cmocka_unit_test(test_cli_conf_parse_url_tls),
         cmocka_unit_test(test_cli_conf_check_tls),
         cmocka_unit_test(test_cli_conf_from_ready_fills_unset_fields),
