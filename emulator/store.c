@@ -130,25 +130,24 @@ static void adopt_disk_buckets(struct store *st)
 int store_open(const struct config *cfg, struct store **out)
 {
     struct store *st = bb_xcalloc(1, sizeof(*st));
+    char *state_dir = bb_xasprintf("%s/.bucketbridge", cfg->data_dir);
     char *dbpath = NULL;
     int rc;
 
     st->data_dir = bb_xstrdup(cfg->data_dir);
-    st->tmp_dir = bb_xasprintf("%s/.bucketbridge/tmp", cfg->data_dir);
+    st->tmp_dir = bb_xasprintf("%s/tmp", state_dir);
     st->durable = cfg->durability_full;
     /* tmp/ itself is made by the first upload (store_tmp.h): a first
      * start creates one file fewer */
-    dbpath = bb_xasprintf("%s/.bucketbridge", cfg->data_dir);
-    rc = mkdir_p(dbpath);
+    rc = mkdir_p(state_dir);
     if (rc < 0) {
-        BB_LOG_ERROR("store", "cannot create data dir", "path=\"%s\" error=\"%s\"", dbpath,
+        BB_LOG_ERROR("store", "cannot create data dir", "path=\"%s\" error=\"%s\"", state_dir,
                      bb_strerror(rc));
         goto out;
     }
-    free(dbpath);
     sweep_tmp(st->tmp_dir);
     st->tmp = store_tmp_new(st->tmp_dir);
-    dbpath = bb_xasprintf("%s/.bucketbridge/state.db", cfg->data_dir);
+    dbpath = bb_xasprintf("%s/state.db", state_dir);
     rc = db_open(&st->db, dbpath, cfg->durability_full);
     if (rc < 0)
         goto out;
@@ -178,6 +177,7 @@ int store_open(const struct config *cfg, struct store **out)
     adopt_disk_buckets(st);
     rc = BB_OK;
 out:
+    free(state_dir);
     free(dbpath);
     if (rc < 0) {
         store_free(st);
